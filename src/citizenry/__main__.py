@@ -1,0 +1,3 @@
+from citizenry.cli.main import main
+
+main()

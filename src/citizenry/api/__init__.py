@@ -1,0 +1,1 @@
+"""The NationBuilder-compatible API v1."""

@@ -1,0 +1,50 @@
+"""The API's errors, one class per ``code`` value, rendered as NationBuilder's flat JSON body."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class ApiError(Exception):
+    """An error answered as ``{"code": ..., "message": ..., **extra}``."""
+
+    status: ClassVar[int] = 400
+    code: ClassVar[str] = "bad_request"
+    default_message: ClassVar[str] = "The request is invalid."
+
+    def __init__(self, message: str | None = None, *, headers: dict[str, str] | None = None, **extra: Any):
+        self.message = message or self.default_message
+        self.headers = headers or {}
+        self.extra = extra
+        super().__init__(self.message)
+
+    def body(self) -> dict[str, Any]:
+        return {"code": self.code, "message": self.message, **self.extra}
+
+
+class BadRequest(ApiError):
+    status = 400
+    code = "bad_request"
+
+
+class Unauthorized(ApiError):
+    status = 401
+    code = "unauthorized"
+    default_message = (
+        "You are not authorized to access this content. The access token is missing, invalid, "
+        "expired or revoked, or its owner lacks the permission level this request needs."
+    )
+
+
+class NotFound(ApiError):
+    status = 404
+    code = "not_found"
+    default_message = "Record not found"
+
+
+class NotAcceptable(ApiError):
+    status = 406
+    code = "not_acceptable"
+    default_message = (
+        "This API answers only in JSON. Send 'Accept: application/json' and 'Content-Type: application/json'."
+    )

@@ -1,0 +1,189 @@
+"""Build the ASGI application from :class:`~citizenry.settings.Settings`."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from urllib.parse import urlencode
+
+from authlib.oauth2.rfc6749.errors import OAuth2Error
+from fastapi import FastAPI
+from starlette.exceptions import HTTPException
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from citizenry import __version__
+from citizenry.api import people
+from citizenry.api.errors import ApiError, NotFound
+from citizenry.errors import NationNotFound
+from citizenry.logs import quiet_authlib
+from citizenry.oauth import routes as oauth_routes
+from citizenry.panel import routes as panel_routes
+from citizenry.panel.access import SignInRequired
+from citizenry.panel.pages import PanelError, path_for, render_error
+from citizenry.requestlog import RequestLogMiddleware
+from citizenry.settings import Settings
+from citizenry.store.db import Database
+from citizenry.tenancy.resolve import TenancyMiddleware
+
+logger = logging.getLogger(__name__)
+
+SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (
+        b"content-security-policy",
+        b"default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'",
+    ),
+]
+
+
+class SecurityHeadersMiddleware:
+    """Add the same security headers to every response: no framing, no referrer, no sniffing."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                names = {name for name, _ in message.get("headers", [])}
+                extra = [(name, value) for name, value in SECURITY_HEADERS if name not in names]
+                message["headers"] = list(message.get("headers", [])) + extra
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def _route_path(request: Request) -> str:
+    root = request.scope.get("root_path", "")
+    path = request.url.path
+    return path[len(root) :] if root and path.startswith(root) else path
+
+
+def _is_json_surface(request: Request) -> bool:
+    path = _route_path(request)
+    return path.startswith("/api/") or path in {"/oauth/token"}
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    async def api_error(request: Request, error: Exception) -> Response:
+        assert isinstance(error, ApiError)
+        return JSONResponse(error.body(), status_code=error.status, headers=error.headers)
+
+    async def nation_not_found(request: Request, error: Exception) -> Response:
+        message = "No nation answers at this address. Check the nation's slug in the URL."
+        if _route_path(request) == "/oauth/token":
+            body = {"error": "invalid_request", "error_description": message}
+            return JSONResponse(body, status_code=404, headers={"Cache-Control": "no-store"})
+        if _is_json_surface(request):
+            return JSONResponse(NotFound(message).body(), status_code=404)
+        return render_error(request, PanelError(status=404, title="Nation not found", message=message))
+
+    async def panel_error(request: Request, error: Exception) -> Response:
+        assert isinstance(error, PanelError)
+        return render_error(request, error)
+
+    async def sign_in_required(request: Request, error: Exception) -> Response:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(
+            path_for(request, "/login") + "?" + urlencode({"next": target}), status_code=303
+        )
+
+    async def oauth_error(request: Request, error: Exception) -> Response:
+        assert isinstance(error, OAuth2Error)
+        status, body, headers = error()
+        return JSONResponse(body, status_code=status, headers=dict(headers))
+
+    async def http_error(request: Request, error: Exception) -> Response:
+        assert isinstance(error, HTTPException)
+        if _is_json_surface(request):
+            code = "not_found" if error.status_code == 404 else "bad_request"
+            body = {"code": code, "message": str(error.detail)}
+            return JSONResponse(body, status_code=error.status_code, headers=error.headers)
+        page = PanelError(
+            status=error.status_code,
+            title="Page not found" if error.status_code == 404 else str(error.detail),
+            message="Check the address, or go back to the dashboard.",
+        )
+        response = render_error(request, page)
+        for name, value in (error.headers or {}).items():
+            response.headers[name] = value
+        return response
+
+    app.add_exception_handler(ApiError, api_error)
+    app.add_exception_handler(NationNotFound, nation_not_found)
+    app.add_exception_handler(PanelError, panel_error)
+    app.add_exception_handler(SignInRequired, sign_in_required)
+    app.add_exception_handler(OAuth2Error, oauth_error)
+    app.add_exception_handler(HTTPException, http_error)
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """Build the app. The caller migrates the database first (``citizenry db upgrade``)."""
+    quiet_authlib()
+    if settings.insecure_http:
+        # Authlib refuses OAuth requests over plain http unless this is set. Local use only.
+        os.environ["AUTHLIB_INSECURE_TRANSPORT"] = "1"
+        logger.warning(
+            "CITIZENRY_INSECURE_HTTP is on: OAuth works over plain http; never use this in production"
+        )
+
+    database = Database(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        logger.info("citizenry %s started; base domain %s", __version__, settings.base_domain)
+        yield
+        database.dispose()
+        logger.info("citizenry stopped")
+
+    app = FastAPI(
+        title="Citizenry",
+        version=__version__,
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.database = database
+
+    app.include_router(people.router)
+    app.include_router(oauth_routes.router)
+    app.include_router(panel_routes.router)
+    app.mount(
+        "/static",
+        StaticFiles(directory=str(Path(__file__).parent / "panel" / "static")),
+        name="static",
+    )
+    _install_error_handlers(app)
+
+    # Added last runs first: the request log, headers, the nation, then the session cookie.
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.secret_key,
+        session_cookie="citizenry_session",
+        same_site="lax",
+        https_only=settings.session_cookie_secure,
+        max_age=14 * 24 * 3600,
+    )
+    app.add_middleware(TenancyMiddleware, settings=settings)
+    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(RequestLogMiddleware)
+    return app
+
+
+def create_app_from_env() -> FastAPI:
+    """The app factory ``citizenry serve`` hands to the server: settings from the environment."""
+    return create_app(Settings.from_env())

@@ -1,0 +1,1 @@
+"""The ``citizenry`` command: serving, migrations, administration and the demo nation."""

@@ -1,0 +1,267 @@
+"""The ``citizenry`` command line."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+
+from citizenry import __version__
+from citizenry.cli.demo import (
+    DEMO_ADMIN_EMAIL,
+    DEMO_PASSWORD,
+    DEMO_SLUG,
+    DEMO_STAFFER_EMAIL,
+    seed_demo,
+)
+from citizenry.logs import configure_logging
+from citizenry.oauth.apps import InvalidApp, register_app
+from citizenry.oauth.test_tokens import create_test_token
+from citizenry.settings import Settings, SettingsError
+from citizenry.store import migrate
+from citizenry.store.db import Database
+from citizenry.store.models import PERMISSION_LEVELS, PLANS
+from citizenry.tenancy.nations import InvalidNation, create_nation, find_nation
+from citizenry.tenancy.users import InvalidUser, add_membership, create_user, find_user_by_email
+
+logger = logging.getLogger(__name__)
+console = Console(highlight=False)
+T = TypeVar("T")
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except SettingsError as error:
+        raise click.ClickException(str(error)) from None
+
+
+def _in_transaction(fn: Callable[..., T], *args: Any) -> T:
+    """Run ``fn(session, *args)`` in one transaction; input errors become a clear CLI error."""
+    database = Database(_settings().database_url)
+    try:
+        return database.transaction(fn, *args)
+    except (InvalidNation, InvalidUser, InvalidApp) as error:
+        raise click.ClickException(str(error)) from None
+    finally:
+        database.dispose()
+
+
+@click.group()
+@click.version_option(__version__, prog_name="citizenry")
+def main() -> None:
+    """Citizenry: a self-hosted, NationBuilder-compatible people platform.
+
+    Settings come from CITIZENRY_* environment variables; see the README.
+    """
+    configure_logging(_settings().log_level)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="TCP port.")
+@click.option("--reload", is_flag=True, help="Restart when the source changes (development).")
+def serve(host: str, port: int, reload: bool) -> None:
+    """Serve the control panel, the OAuth server and the API with uvicorn."""
+    import uvicorn
+
+    settings = _settings()
+    database = Database(settings.database_url)
+    try:
+        if not migrate.is_current(database.engine, settings.database_url):
+            raise click.ClickException("The database is not migrated. Run 'citizenry db upgrade' first.")
+    finally:
+        database.dispose()
+    uvicorn.run(
+        "citizenry.app:create_app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        reload=reload,
+        log_level=settings.log_level.lower(),
+        # uvicorn's access log prints query strings, which can carry tokens; the app logs
+        # each request itself without them.
+        access_log=False,
+    )
+
+
+@main.group()
+def db() -> None:
+    """Database migrations."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every migration the database lacks."""
+    settings = _settings()
+    migrate.upgrade(settings.database_url)
+    console.print("The database is up to date.")
+
+
+@main.group()
+def nation() -> None:
+    """Nations."""
+
+
+@nation.command("create")
+@click.argument("slug")
+@click.option("--name", required=True, help="The nation's display name.")
+@click.option("--plan", type=click.Choice(PLANS), default="starter", show_default=True, help="Billing plan.")
+def nation_create(slug: str, name: str, plan: str) -> None:
+    """Create a nation with the slug SLUG."""
+    created = _in_transaction(lambda session: create_nation(session, slug=slug, name=name, plan=plan).slug)
+    console.print(f"Created nation {created}.")
+
+
+@main.group()
+def user() -> None:
+    """Users and their memberships."""
+
+
+@user.command("create")
+@click.argument("email")
+@click.option("--nation", "slug", required=True, help="Slug of the nation the user joins.")
+@click.option(
+    "--level",
+    type=click.Choice(PERMISSION_LEVELS),
+    default="admin",
+    show_default=True,
+    help="Permission level in the nation.",
+)
+@click.option("--certified", is_flag=True, help="Mark the user as a certified developer.")
+@click.option("--full-name", default="", help="The user's name.")
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the password from standard input instead of a prompt.",
+)
+def user_create(
+    email: str, slug: str, level: str, certified: bool, full_name: str, password_stdin: bool
+) -> None:
+    """Create a user with the address EMAIL and make them a member of a nation."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+    def create(session: Any) -> int:
+        target = _require_nation(session, slug)
+        new_user = create_user(
+            session,
+            email=email,
+            password=password,
+            full_name=full_name,
+            is_certified_developer=certified,
+        )
+        add_membership(session, user=new_user, nation=target, level=level)
+        return new_user.id
+
+    user_id = _in_transaction(create)
+    console.print(f"Created user {email.lower()} (id {user_id}) as {level} of {slug}.")
+
+
+def _require_nation(session: Any, slug: str) -> Any:
+    found = find_nation(session, slug)
+    if found is None:
+        raise InvalidNation(f"no nation has the slug {slug!r}; create it with 'citizenry nation create'")
+    return found
+
+
+@main.group("app")
+def app_group() -> None:
+    """Apps (OAuth clients)."""
+
+
+@app_group.command("create")
+@click.option("--nation", "slug", required=True, help="Slug of the nation that owns the app.")
+@click.option("--name", required=True, help="The app's name, shown on the consent page.")
+@click.option(
+    "--redirect-uri",
+    "redirect_uris",
+    multiple=True,
+    required=True,
+    help="An OAuth callback URL; repeat for several.",
+)
+def app_create(slug: str, name: str, redirect_uris: tuple[str, ...]) -> None:
+    """Register an app and print its Client ID (Uid) and Client Secret, shown only this once."""
+
+    def create(session: Any) -> tuple[str, str]:
+        registered, secret = register_app(
+            session,
+            nation=_require_nation(session, slug),
+            name=name,
+            redirect_uris=list(redirect_uris),
+        )
+        return registered.client_id, secret
+
+    client_id, secret = _in_transaction(create)
+    click.echo(f"client_id={client_id}")
+    click.echo(f"client_secret={secret}")
+
+
+@main.group()
+def token() -> None:
+    """Test API tokens."""
+
+
+@token.command("create")
+@click.option("--nation", "slug", required=True, help="Slug of the nation the token is for.")
+@click.option("--user", "email", required=True, help="E-mail address of the member the token acts as.")
+def token_create(slug: str, email: str) -> None:
+    """Create a test API token and print it, shown only this once."""
+    ttl = _settings().test_token_ttl
+
+    def create(session: Any) -> str:
+        target = _require_nation(session, slug)
+        member = find_user_by_email(session, email)
+        if member is None:
+            raise InvalidUser(f"no user has the e-mail address {email!r}")
+        _, value = create_test_token(session, nation=target, user=member, ttl=ttl)
+        return value
+
+    click.echo(_in_transaction(create))
+
+
+@main.group()
+def demo() -> None:
+    """The demo nation."""
+
+
+@demo.command("seed")
+@click.option(
+    "--people",
+    default=300,
+    show_default=True,
+    type=click.IntRange(0, 100_000),
+    help="How many fake people to create.",
+)
+def demo_seed(people: int) -> None:
+    """Migrate the database and create the demo nation, unless it exists."""
+    settings = _settings()
+    migrate.upgrade(settings.database_url)
+    result = _in_transaction(lambda session: seed_demo(session, people=people))
+    console.print("Created the demo nation." if result.created else "The demo nation already exists.")
+
+
+@demo.command("run")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="TCP port.")
+@click.pass_context
+def demo_run(ctx: click.Context, host: str, port: int) -> None:
+    """Seed the demo nation, print where to go, and serve."""
+    ctx.invoke(demo_seed)
+    settings = _settings()
+    base = f"http://{DEMO_SLUG}.{settings.base_domain}:{port}"
+    console.print()
+    console.print(f"[bold]Citizenry is starting on http://{host}:{port}[/bold]")
+    console.print(f"  Control panel:  {base}/admin")
+    console.print(f"                  (or http://{host}:{port}/n/{DEMO_SLUG}/admin)")
+    console.print(f"  Nation slug:    {DEMO_SLUG}")
+    console.print(f"  Admin sign-in:  {DEMO_ADMIN_EMAIL} / {DEMO_PASSWORD}")
+    console.print(f"  Staffer:        {DEMO_STAFFER_EMAIL} / {DEMO_PASSWORD}")
+    console.print()
+    ctx.invoke(serve, host=host, port=port, reload=False)

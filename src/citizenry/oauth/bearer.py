@@ -1,0 +1,120 @@
+"""Bearer token validation for the API, with Authlib's ``ResourceProtector`` (RFC 6750).
+
+NationBuilder's v1 clients send the token in ``Authorization: Bearer`` (scheme in any case) or
+as the ``access_token`` query parameter; both are accepted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from authlib.oauth2.rfc6749 import ResourceProtector, TokenMixin
+from authlib.oauth2.rfc6750 import BearerTokenValidator
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from citizenry.oauth.digests import digest
+from citizenry.store.models import AccessToken, Authorization, Nation, TestToken
+from citizenry.store.types import utcnow
+
+#: Longest token string looked up; real ones have 64 characters.
+MAX_TOKEN_LENGTH = 512
+
+
+@dataclass(frozen=True)
+class Grant(TokenMixin):  # type: ignore[misc]
+    """A live credential for the API: who it acts for, and on which app's behalf (None for a test token)."""
+
+    nation_id: int
+    user_id: int
+    app_id: int | None
+    scope: str
+    expires_at: datetime | None
+    revoked: bool
+
+    def get_scope(self) -> str:
+        return self.scope
+
+    def get_expires_in(self) -> int:
+        if self.expires_at is None:
+            return 0
+        return max(0, int((self.expires_at - utcnow()).total_seconds()))
+
+    def is_expired(self) -> bool:
+        return self.expires_at is not None and self.expires_at <= utcnow()
+
+    def is_revoked(self) -> bool:
+        return self.revoked
+
+    def check_client(self, client: Any) -> bool:
+        return self.app_id is not None and self.app_id == getattr(client, "app_id", None)
+
+
+class NationBearerTokenValidator(BearerTokenValidator):  # type: ignore[misc]
+    """Looks tokens up by digest within one nation: access tokens of apps, then test tokens."""
+
+    def __init__(self, session: Session, nation: Nation) -> None:
+        super().__init__(realm="api")
+        self.session = session
+        self.nation = nation
+
+    def authenticate_token(self, token_string: str) -> Grant | None:
+        if not token_string or len(token_string) > MAX_TOKEN_LENGTH:
+            return None
+        token_digest = digest(token_string)
+        row = self.session.execute(
+            select(AccessToken, Authorization.revoked_at)
+            .join(Authorization, Authorization.id == AccessToken.authorization_id)
+            .where(AccessToken.token_digest == token_digest, AccessToken.nation_id == self.nation.id)
+        ).first()
+        if row is not None:
+            access, authorization_revoked_at = row
+            return Grant(
+                nation_id=access.nation_id,
+                user_id=access.user_id,
+                app_id=access.app_id,
+                scope=access.scope,
+                expires_at=access.expires_at,
+                revoked=access.revoked_at is not None or authorization_revoked_at is not None,
+            )
+        test = self.session.scalar(
+            select(TestToken).where(
+                TestToken.token_digest == token_digest, TestToken.nation_id == self.nation.id
+            )
+        )
+        if test is not None:
+            return Grant(
+                nation_id=test.nation_id,
+                user_id=test.user_id,
+                app_id=None,
+                scope="",
+                expires_at=test.expires_at,
+                revoked=test.revoked_at is not None,
+            )
+        return None
+
+
+@dataclass(frozen=True)
+class TokenCarrier:
+    """The parts of a request that ``ResourceProtector`` reads."""
+
+    headers: dict[str, str]
+
+
+def carrier_for(authorization: str | None, access_token_param: str | None) -> TokenCarrier:
+    """Present a query-string token as an ``Authorization`` header, which takes precedence."""
+    if authorization:
+        return TokenCarrier(headers={"Authorization": authorization})
+    if access_token_param:
+        return TokenCarrier(headers={"Authorization": f"Bearer {access_token_param}"})
+    return TokenCarrier(headers={})
+
+
+def validate_bearer(session: Session, nation: Nation, carrier: TokenCarrier) -> Grant:
+    """Return the live grant the request carries, or raise Authlib's OAuth2Error."""
+    protector = ResourceProtector()
+    protector.register_token_validator(NationBearerTokenValidator(session, nation))
+    grant: Grant = protector.validate_request(scopes=None, request=carrier)
+    return grant

@@ -1,0 +1,221 @@
+"""The authorization endpoint with its consent page, and the token endpoint."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from authlib.oauth2.rfc6749.errors import OAuth2Error
+from fastapi import APIRouter
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy.orm import Session
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from citizenry.context import app_database, app_settings, nation_route
+from citizenry.oauth.requests import (
+    OAuthResponse,
+    StarletteOAuth2Request,
+    authorization_request,
+    token_request,
+)
+from citizenry.oauth.server import NationAuthorizationServer
+from citizenry.panel.access import Member, load_member
+from citizenry.panel.forms import checked_form, form_field
+from citizenry.panel.pages import PanelError, render
+from citizenry.panel.session import csrf_token, signed_in_user_id
+from citizenry.settings import Settings
+from citizenry.tenancy.nations import load_nation
+from citizenry.tenancy.resolve import NationRoute
+
+logger = logging.getLogger(__name__)
+
+router = APIRouter(include_in_schema=False)
+
+#: Seconds a consent page stays valid: as long as the authorization code it would issue.
+CONSENT_MAX_AGE = 600
+
+#: Headers on every token endpoint response (RFC 6749 section 5.1).
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+def issuer_for(request: Request) -> str:
+    """The nation's issuer identifier: its base URL, with any ``/n/{slug}`` prefix."""
+    return f"{request.url.scheme}://{request.url.netloc}{request.scope.get('root_path', '')}"
+
+
+def _handle_serializer(request: Request) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(app_settings(request).secret_key, salt="citizenry.authorization-request")
+
+
+def _to_response(result: OAuthResponse) -> Response:
+    if result.location:
+        return Response(status_code=result.status, headers=dict(result.headers))
+    return JSONResponse(result.body, status_code=result.status, headers=dict(result.headers))
+
+
+def _error_page(error: OAuth2Error) -> PanelError:
+    """Describe an authorization request error that must not be sent to the redirect URI."""
+    if error.error == "invalid_client":
+        return PanelError(
+            status=400,
+            title="Unknown app",
+            message="The app that sent you here is not registered with Citizenry, so it cannot be "
+            "authorized. Tell the app's developer that its Client ID is wrong.",
+        )
+    return PanelError(
+        status=400,
+        title="This authorization request cannot be used",
+        message=f"{error.description} Nothing was authorized. Tell the app's developer: the "
+        "callback URL the app sends must match one registered for the app exactly.",
+    )
+
+
+@dataclass(frozen=True)
+class Consent:
+    member: Member
+    app_name: str
+    redirect_uri: str
+
+
+def _require_authorizing_admin(member: Member) -> None:
+    if not member.is_admin:
+        raise PanelError(
+            status=403,
+            title="Only admins can authorize apps",
+            message=f"Your permission level in {member.nation.name} is {member.membership.permission_level}, "
+            "and only the nation's admins can give an app access to it. Ask an admin of the nation "
+            "to authorize the app.",
+        )
+
+
+def _validated_grant(
+    session: Session,
+    route: NationRoute,
+    request: StarletteOAuth2Request,
+    settings: Settings,
+    issuer: str,
+) -> tuple[NationAuthorizationServer, Any] | OAuthResponse:
+    """Validate an authorization request: the grant, an error redirect, or a :class:`PanelError`."""
+    nation = load_nation(session, route)
+    server = NationAuthorizationServer(session, nation, settings, issuer)
+    try:
+        grant = server.get_consent_grant(request, end_user=None)
+    except OAuth2Error as error:
+        if not error.redirect_uri:
+            # RFC 6749 section 4.1.2.1: an unknown client or an unregistered redirect URI is
+            # shown to the person, never sent to the URI.
+            raise _error_page(error) from None
+        response: OAuthResponse = server.handle_error_response(request, error)
+        # Authlib adds "iss" only to responses made after consent; errors before it need it too.
+        server.issuer_parameter.add_issuer_parameter(server, response)
+        return response
+    return server, grant
+
+
+@router.get("/oauth/authorize")
+async def authorize(request: Request) -> Response:
+    oauth_request = authorization_request(request)
+    settings = app_settings(request)
+    user_id = signed_in_user_id(request)
+    issuer = issuer_for(request)
+
+    def prepare(session: Session) -> Consent | OAuthResponse:
+        outcome = _validated_grant(session, nation_route(request), oauth_request, settings, issuer)
+        if isinstance(outcome, OAuthResponse):
+            return outcome
+        _, grant = outcome
+        member = load_member(session, nation_route(request), user_id)
+        _require_authorizing_admin(member)
+        return Consent(member=member, app_name=grant.client.name, redirect_uri=grant.redirect_uri)
+
+    outcome = await app_database(request).run(prepare)
+    if isinstance(outcome, OAuthResponse):
+        return _to_response(outcome)
+
+    handle = _handle_serializer(request).dumps(
+        {"query": list(request.query_params.multi_items()), "csrf": csrf_token(request)}
+    )
+    return render(
+        request,
+        "consent.html",
+        member=outcome.member,
+        nation=outcome.member.nation,
+        app_name=outcome.app_name,
+        user_email=outcome.member.user.email,
+        redirect_host=urlsplit(outcome.redirect_uri).netloc,
+        handle=handle,
+    )
+
+
+def _load_handle(request: Request, handle: str) -> list[tuple[str, str]]:
+    """Return the authorization request the consent page was rendered for, if this session saw it."""
+    try:
+        data = _handle_serializer(request).loads(handle, max_age=CONSENT_MAX_AGE)
+    except BadSignature:
+        data = None
+    if not isinstance(data, dict) or data.get("csrf") != request.session.get("csrf"):
+        raise PanelError(
+            status=400,
+            title="This consent page has expired",
+            message="Nothing was authorized. Go back to the app and start the connection again.",
+        )
+    return [(str(key), str(value)) for key, value in data["query"]]
+
+
+@router.post("/oauth/authorize")
+async def decide(request: Request) -> Response:
+    form = await checked_form(request)
+    decision = form_field(form, "decision")
+    if decision not in {"authorize", "deny"}:
+        raise PanelError(status=400, title="No decision", message="Choose Authorize or Deny.")
+    oauth_request = authorization_request(
+        request, _load_handle(request, form_field(form, "authorization_request"))
+    )
+    settings = app_settings(request)
+    user_id = signed_in_user_id(request)
+    issuer = issuer_for(request)
+
+    def respond(session: Session) -> OAuthResponse:
+        outcome = _validated_grant(session, nation_route(request), oauth_request, settings, issuer)
+        if isinstance(outcome, OAuthResponse):
+            return outcome
+        server, grant = outcome
+        member = load_member(session, nation_route(request), user_id)
+        _require_authorizing_admin(member)
+        grant_user = member.user if decision == "authorize" else None
+        response: OAuthResponse = server.create_authorization_response(
+            oauth_request, grant_user=grant_user, grant=grant
+        )
+        logger.info(
+            "user id=%s %s app id=%s on nation id=%s",
+            member.user.id,
+            "authorized" if grant_user else "denied",
+            grant.client.app_id,
+            member.nation.id,
+        )
+        return response
+
+    return _to_response(await app_database(request).run(respond))
+
+
+@router.post("/oauth/token")
+async def token(request: Request) -> Response:
+    try:
+        oauth_request = await token_request(request)
+    except OAuth2Error as error:
+        status, body, headers = error()
+        return JSONResponse(body, status_code=status, headers={**dict(headers), **NO_STORE})
+    settings = app_settings(request)
+    issuer = issuer_for(request)
+
+    def exchange(session: Session) -> OAuthResponse:
+        nation = load_nation(session, nation_route(request))
+        server = NationAuthorizationServer(session, nation, settings, issuer)
+        response: OAuthResponse = server.create_token_response(oauth_request)
+        return response
+
+    result = await app_database(request).run(exchange)
+    return JSONResponse(result.body, status_code=result.status, headers={**dict(result.headers), **NO_STORE})

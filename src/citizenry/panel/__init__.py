@@ -1,0 +1,1 @@
+"""The control panel: server-rendered pages for a nation's members."""

@@ -1,0 +1,113 @@
+"""Settings read from ``CITIZENRY_*`` environment variables and checked at start-up."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ENV_PREFIX = "CITIZENRY_"
+
+
+class SettingsError(ValueError):
+    """A setting is missing or has a value that cannot be used."""
+
+
+def _read_bool(env: Mapping[str, str], key: str, default: bool) -> bool:
+    raw = env.get(ENV_PREFIX + key)
+    if raw is None or raw == "":
+        return default
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise SettingsError(f"{ENV_PREFIX}{key}={raw!r} is not a boolean; use 1/0, true/false or yes/no.")
+
+
+def _read_int(
+    env: Mapping[str, str], key: str, default: int, minimum: int, maximum: int | None = None
+) -> int:
+    raw = env.get(ENV_PREFIX + key)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{ENV_PREFIX}{key}={raw!r} is not an integer.") from None
+    if value < minimum:
+        raise SettingsError(f"{ENV_PREFIX}{key}={value} is below the minimum of {minimum}.")
+    if maximum is not None and value > maximum:
+        raise SettingsError(f"{ENV_PREFIX}{key}={value} is above the maximum of {maximum}.")
+    return value
+
+
+def _load_or_create_secret_key(data_dir: Path) -> str:
+    """Return the development signing key kept in ``data_dir``, creating it on first use.
+
+    The file is readable only by its owner. Production deployments set
+    ``CITIZENRY_SECRET_KEY`` instead, identical on every host.
+    """
+    path = data_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The server's configuration. Build it with :meth:`from_env` or directly in tests."""
+
+    database_url: str
+    secret_key: str = field(repr=False)
+    base_domain: str = "localhost"
+    default_nation: str | None = None
+    insecure_http: bool = False
+    access_token_ttl: int = 86400
+    authorization_code_ttl: int = 600
+    test_token_ttl: int = 86400
+    log_level: str = "INFO"
+    session_cookie_secure: bool = True
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        data_dir = Path(env.get(ENV_PREFIX + "DATA_DIR") or "var").resolve()
+        database_url = env.get(ENV_PREFIX + "DATABASE_URL") or f"sqlite:///{data_dir / 'citizenry.sqlite3'}"
+        if database_url.startswith("sqlite"):
+            data_dir.mkdir(parents=True, exist_ok=True)
+
+        secret_key = env.get(ENV_PREFIX + "SECRET_KEY") or _load_or_create_secret_key(data_dir)
+        if len(secret_key) < 32:
+            raise SettingsError(f"{ENV_PREFIX}SECRET_KEY must be at least 32 characters long.")
+
+        base_domain = (env.get(ENV_PREFIX + "BASE_DOMAIN") or "localhost").strip().lower().rstrip(".")
+        if not base_domain or "/" in base_domain or ":" in base_domain:
+            raise SettingsError(
+                f"{ENV_PREFIX}BASE_DOMAIN={base_domain!r} must be a bare host name such as 'example.org'."
+            )
+
+        log_level = (env.get(ENV_PREFIX + "LOG_LEVEL") or "INFO").upper()
+        if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise SettingsError(f"{ENV_PREFIX}LOG_LEVEL={log_level!r} must be DEBUG, INFO, WARNING or ERROR.")
+
+        insecure_http = _read_bool(env, "INSECURE_HTTP", False)
+        return cls(
+            database_url=database_url,
+            secret_key=secret_key,
+            base_domain=base_domain,
+            default_nation=(env.get(ENV_PREFIX + "DEFAULT_NATION") or None),
+            insecure_http=insecure_http,
+            access_token_ttl=_read_int(env, "ACCESS_TOKEN_TTL", 86400, 60),
+            authorization_code_ttl=_read_int(env, "AUTHORIZATION_CODE_TTL", 600, 10, maximum=600),
+            test_token_ttl=_read_int(env, "TEST_TOKEN_TTL", 86400, 60),
+            log_level=log_level,
+            session_cookie_secure=not insecure_http,
+        )

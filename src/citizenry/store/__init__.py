@@ -1,0 +1,1 @@
+"""Persistence: SQLAlchemy models, the engine and per-request transactions, and migrations."""

@@ -1,0 +1,309 @@
+"""The database schema. Every secret value (client secret, code, token) is stored as a SHA-256 digest."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from citizenry.store.types import IdType, UTCDateTime, utcnow
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+PLANS = ("starter", "pathfinder", "organizer", "enterprise", "network")
+PERMISSION_LEVELS = ("admin", "staffer")
+
+JsonType = JSON().with_variant(JSONB(), "postgresql")
+#: A SHA-256 digest, 32 bytes.
+DigestType = LargeBinary(32)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def _id() -> Mapped[int]:
+    return mapped_column(IdType, primary_key=True, autoincrement=True)
+
+
+def _created_at() -> Mapped[datetime]:
+    return mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+
+
+def _nation_id() -> Mapped[int]:
+    return mapped_column(ForeignKey("nations.id", ondelete="CASCADE"), nullable=False)
+
+
+class Nation(Base):
+    __tablename__ = "nations"
+    __table_args__ = (CheckConstraint(f"plan IN {PLANS!r}", name="plan"),)
+
+    id: Mapped[int] = _id()
+    slug: Mapped[str] = mapped_column(String(63), nullable=False, unique=True)
+    name: Mapped[str] = mapped_column(String(255), nullable=False)
+    plan: Mapped[str] = mapped_column(String(20), nullable=False, default="starter")
+    created_at: Mapped[datetime] = _created_at()
+
+
+class User(Base):
+    """A person who signs in to the control panel. ``email`` is stored lower-cased."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = _id()
+    email: Mapped[str] = mapped_column(String(254), nullable=False, unique=True)
+    full_name: Mapped[str] = mapped_column(String(255), nullable=False, default="")
+    password_hash: Mapped[str] = mapped_column(String(255), nullable=False)
+    is_certified_developer: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    created_at: Mapped[datetime] = _created_at()
+
+
+class Membership(Base):
+    """A user's permission level in one nation."""
+
+    __tablename__ = "memberships"
+    __table_args__ = (
+        UniqueConstraint("user_id", "nation_id"),
+        CheckConstraint(f"permission_level IN {PERMISSION_LEVELS!r}", name="permission_level"),
+    )
+
+    id: Mapped[int] = _id()
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
+    nation_id: Mapped[int] = _nation_id()
+    permission_level: Mapped[str] = mapped_column(String(20), nullable=False)
+    created_at: Mapped[datetime] = _created_at()
+
+
+class App(Base):
+    """An OAuth client, registered by a developer on their own nation and authorizable on any nation."""
+
+    __tablename__ = "apps"
+
+    id: Mapped[int] = _id()
+    nation_id: Mapped[int] = _nation_id()
+    name: Mapped[str] = mapped_column(String(255), nullable=False)
+    client_id: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    client_secret_digest: Mapped[bytes] = mapped_column(DigestType, nullable=False)
+    created_at: Mapped[datetime] = _created_at()
+
+    redirect_uris: Mapped[list[RedirectUri]] = relationship(
+        order_by="RedirectUri.id", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+
+class RedirectUri(Base):
+    __tablename__ = "redirect_uris"
+    __table_args__ = (UniqueConstraint("app_id", "uri"),)
+
+    id: Mapped[int] = _id()
+    app_id: Mapped[int] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), nullable=False)
+    uri: Mapped[str] = mapped_column(String(2000), nullable=False)
+
+
+class Authorization(Base):
+    """One grant of an app on a nation by a member: the family its codes and tokens belong to."""
+
+    __tablename__ = "authorizations"
+    __table_args__ = (Index(None, "nation_id", "app_id"),)
+
+    id: Mapped[int] = _id()
+    nation_id: Mapped[int] = _nation_id()
+    app_id: Mapped[int] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), nullable=False)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
+    scope: Mapped[str] = mapped_column(String(255), nullable=False, default="")
+    created_at: Mapped[datetime] = _created_at()
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+def _authorization_id() -> Mapped[int]:
+    return mapped_column(ForeignKey("authorizations.id", ondelete="CASCADE"), nullable=False, index=True)
+
+
+def _app_id() -> Mapped[int]:
+    return mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), nullable=False)
+
+
+class AuthorizationCode(Base):
+    __tablename__ = "authorization_codes"
+
+    id: Mapped[int] = _id()
+    authorization_id: Mapped[int] = _authorization_id()
+    nation_id: Mapped[int] = _nation_id()
+    app_id: Mapped[int] = _app_id()
+    code_digest: Mapped[bytes] = mapped_column(DigestType, nullable=False, unique=True)
+    #: The redirect URI sent with the authorization request, or NULL when none was sent.
+    redirect_uri: Mapped[str | None] = mapped_column(String(2000))
+    scope: Mapped[str] = mapped_column(String(255), nullable=False, default="")
+    code_challenge: Mapped[str | None] = mapped_column(String(128))
+    code_challenge_method: Mapped[str | None] = mapped_column(String(10))
+    created_at: Mapped[datetime] = _created_at()
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class AccessToken(Base):
+    __tablename__ = "access_tokens"
+
+    id: Mapped[int] = _id()
+    authorization_id: Mapped[int] = _authorization_id()
+    nation_id: Mapped[int] = _nation_id()
+    app_id: Mapped[int] = _app_id()
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
+    token_digest: Mapped[bytes] = mapped_column(DigestType, nullable=False, unique=True)
+    scope: Mapped[str] = mapped_column(String(255), nullable=False, default="")
+    created_at: Mapped[datetime] = _created_at()
+    #: NULL for a legacy token that never expires.
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class RefreshToken(Base):
+    __tablename__ = "refresh_tokens"
+
+    id: Mapped[int] = _id()
+    authorization_id: Mapped[int] = _authorization_id()
+    nation_id: Mapped[int] = _nation_id()
+    app_id: Mapped[int] = _app_id()
+    access_token_id: Mapped[int] = mapped_column(
+        ForeignKey("access_tokens.id", ondelete="CASCADE"), nullable=False
+    )
+    token_digest: Mapped[bytes] = mapped_column(DigestType, nullable=False, unique=True)
+    created_at: Mapped[datetime] = _created_at()
+    #: Set when the token was exchanged for a new pair; presenting it again is reuse.
+    rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class TestToken(Base):
+    """An API token a nation's admin creates for their own nation under Settings > Developer."""
+
+    __tablename__ = "test_tokens"
+    __test__ = False  # not a pytest test class
+
+    id: Mapped[int] = _id()
+    nation_id: Mapped[int] = _nation_id()
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
+    token_digest: Mapped[bytes] = mapped_column(DigestType, nullable=False, unique=True)
+    #: The first characters of the token, shown in listings so an admin can tell tokens apart.
+    token_prefix: Mapped[str] = mapped_column(String(8), nullable=False)
+    created_at: Mapped[datetime] = _created_at()
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+def _text() -> Mapped[str | None]:
+    return mapped_column(String(255))
+
+
+class Person(Base):
+    """A person in a nation's database, with the fields of NationBuilder's abbreviated representation."""
+
+    __tablename__ = "people"
+    __table_args__ = (Index(None, "nation_id", "id"), Index(None, "nation_id", "email"))
+
+    id: Mapped[int] = _id()
+    nation_id: Mapped[int] = _nation_id()
+    created_at: Mapped[datetime] = _created_at()
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime(), nullable=False, default=utcnow, onupdate=utcnow
+    )
+
+    first_name: Mapped[str | None] = _text()
+    middle_name: Mapped[str | None] = _text()
+    last_name: Mapped[str | None] = _text()
+    email: Mapped[str | None] = mapped_column(String(254))
+    phone: Mapped[str | None] = _text()
+    mobile: Mapped[str | None] = _text()
+    work_phone_number: Mapped[str | None] = _text()
+    employer: Mapped[str | None] = _text()
+    occupation: Mapped[str | None] = _text()
+    note: Mapped[str | None] = mapped_column(Text)
+    party: Mapped[str | None] = mapped_column(String(1))
+    sex: Mapped[str | None] = mapped_column(String(1))
+    birthdate: Mapped[date | None] = mapped_column(Date)
+
+    email_opt_in: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    mobile_opt_in: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    do_not_call: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    do_not_contact: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    has_facebook: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    is_twitter_follower: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    is_volunteer: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    support_level: Mapped[int | None] = mapped_column(Integer)
+    signup_type: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    #: The primary address as NationBuilder's address object (``address1``, ``city``, ``lat``, ...).
+    primary_address: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
+    precinct_id: Mapped[int | None] = mapped_column(Integer)
+    recruiter_id: Mapped[int | None] = mapped_column(Integer)
+
+    civicrm_id: Mapped[str | None] = _text()
+    county_file_id: Mapped[str | None] = _text()
+    datatrust_id: Mapped[str | None] = _text()
+    dw_id: Mapped[str | None] = _text()
+    external_id: Mapped[str | None] = _text()
+    linkedin_id: Mapped[str | None] = _text()
+    nbec_guid: Mapped[str | None] = _text()
+    ngp_id: Mapped[str | None] = _text()
+    pf_strat_id: Mapped[str | None] = _text()
+    rnc_id: Mapped[str | None] = _text()
+    rnc_regid: Mapped[str | None] = _text()
+    salesforce_id: Mapped[str | None] = _text()
+    state_file_id: Mapped[str | None] = _text()
+    twitter_id: Mapped[str | None] = _text()
+    twitter_name: Mapped[str | None] = _text()
+    van_id: Mapped[str | None] = _text()
+
+    city_district: Mapped[str | None] = _text()
+    county_district: Mapped[str | None] = _text()
+    federal_district: Mapped[str | None] = _text()
+    fire_district: Mapped[str | None] = _text()
+    judicial_district: Mapped[str | None] = _text()
+    labour_region: Mapped[str | None] = _text()
+    school_district: Mapped[str | None] = _text()
+    school_sub_district: Mapped[str | None] = _text()
+    state_lower_district: Mapped[str | None] = _text()
+    state_upper_district: Mapped[str | None] = _text()
+    supranational_district: Mapped[str | None] = _text()
+    village_district: Mapped[str | None] = _text()
+    ward: Mapped[str | None] = _text()
+
+
+class Tag(Base):
+    __tablename__ = "tags"
+    __table_args__ = (UniqueConstraint("nation_id", "name"),)
+
+    id: Mapped[int] = _id()
+    nation_id: Mapped[int] = _nation_id()
+    name: Mapped[str] = mapped_column(String(255), nullable=False)
+
+
+class Tagging(Base):
+    __tablename__ = "taggings"
+    __table_args__ = (UniqueConstraint("person_id", "tag_id"),)
+
+    id: Mapped[int] = _id()
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), nullable=False)
+    tag_id: Mapped[int] = mapped_column(ForeignKey("tags.id", ondelete="CASCADE"), nullable=False)
+    created_at: Mapped[datetime] = _created_at()

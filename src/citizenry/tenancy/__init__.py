@@ -1,0 +1,1 @@
+"""Nations, their members, and which nation a request is for."""
