@@ -95,3 +95,10 @@ def client(app) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
 @pytest.fixture
 def factory(database: Database) -> Factory:
     return Factory(database)
+
+
+@pytest.fixture
+def app_fixture_client(app) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+    """A second browser, with cookies of its own."""
+    with TestClient(app, base_url="http://testserver", follow_redirects=False) as test_client:
+        yield test_client

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 ENV_PREFIX = "CITIZENRY_"
+
+#: A nation slug: a DNS label of lower-case letters, digits and inner hyphens.
+SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 
 
 class SettingsError(ValueError):
@@ -98,12 +102,19 @@ class Settings:
         if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise SettingsError(f"{ENV_PREFIX}LOG_LEVEL={log_level!r} must be DEBUG, INFO, WARNING or ERROR.")
 
+        default_nation = (env.get(ENV_PREFIX + "DEFAULT_NATION") or "").strip().lower() or None
+        if default_nation is not None and not SLUG_PATTERN.fullmatch(default_nation):
+            raise SettingsError(
+                f"{ENV_PREFIX}DEFAULT_NATION={default_nation!r} is not a nation slug: use lower-case "
+                "letters, digits and inner hyphens."
+            )
+
         insecure_http = _read_bool(env, "INSECURE_HTTP", False)
         return cls(
             database_url=database_url,
             secret_key=secret_key,
             base_domain=base_domain,
-            default_nation=(env.get(ENV_PREFIX + "DEFAULT_NATION") or None),
+            default_nation=default_nation,
             insecure_http=insecure_http,
             access_token_ttl=_read_int(env, "ACCESS_TOKEN_TTL", 86400, 60),
             authorization_code_ttl=_read_int(env, "AUTHORIZATION_CODE_TTL", 600, 10, maximum=600),

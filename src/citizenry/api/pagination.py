@@ -38,7 +38,8 @@ def parse_limit(values: list[str], default: int) -> int:
     if not values:
         return default
     raw = values[-1]
-    if not raw.isdigit() or int(raw) < 1:
+    # isascii() first: str.isdigit() also accepts digits such as "²" that int() cannot read.
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 6 or int(raw) < 1:
         raise BadRequest(f"'limit' must be a whole number from 1 to {MAX_LIMIT}.")
     return min(int(raw), MAX_LIMIT)
 

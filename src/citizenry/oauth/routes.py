@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from authlib.oauth2.rfc6749.errors import OAuth2Error
+from authlib.oauth2.rfc6749.errors import InvalidRequestError, OAuth2Error
 from fastapi import APIRouter
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy.orm import Session
@@ -68,8 +68,8 @@ def _error_page(error: OAuth2Error) -> PanelError:
     return PanelError(
         status=400,
         title="This authorization request cannot be used",
-        message=f"{error.description} Nothing was authorized. Tell the app's developer: the "
-        "callback URL the app sends must match one registered for the app exactly.",
+        message=f"{error.description} Nothing was authorized. Go back to the app and tell its "
+        "developer about this error.",
     )
 
 
@@ -205,6 +205,8 @@ async def decide(request: Request) -> Response:
 async def token(request: Request) -> Response:
     try:
         oauth_request = await token_request(request)
+        if not oauth_request.payload.grant_type:
+            raise InvalidRequestError("Missing 'grant_type' in request.")
     except OAuth2Error as error:
         status, body, headers = error()
         return JSONResponse(body, status_code=status, headers={**dict(headers), **NO_STORE})

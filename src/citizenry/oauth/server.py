@@ -58,7 +58,15 @@ class NationAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         return request
 
     def handle_response(self, status: int, body: Any, headers: Any) -> OAuthResponse:
-        return OAuthResponse(status=status, body=body, headers=list(headers))
+        response = OAuthResponse(status=status, body=body, headers=list(headers))
+        if isinstance(body, dict) and body.get("error") == "invalid_client":
+            # Authlib answers an unknown client with 400 and a wrong secret with 401. Answer
+            # both with 401 and a Basic challenge, as RFC 6749 section 5.2 allows for every
+            # invalid_client, so one kind of failure has one status.
+            response.status = 401
+            if not any(name.lower() == "www-authenticate" for name, _ in response.headers):
+                response.headers.append(("WWW-Authenticate", 'Basic realm="oauth"'))
+        return response
 
     def send_signal(self, name: str, *args: Any, **kwargs: Any) -> None:
         """Authlib's signals carry clients and tokens; nothing subscribes to them here."""

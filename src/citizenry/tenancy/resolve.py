@@ -17,10 +17,8 @@ from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from citizenry.settings import Settings
+from citizenry.settings import SLUG_PATTERN, Settings
 
-#: A DNS label: lower-case letters, digits and inner hyphens, 63 characters at most.
-SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 PREFIX_PATTERN = re.compile(r"^/n/([^/]+)(?=/|$)")
 
 

@@ -1,0 +1,221 @@
+"""The quick start, end to end, against a real server process, with requests-oauthlib as the app."""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+import sqlalchemy as sa
+from requests_oauthlib import OAuth2Session
+
+from citizenry.store.db import Database
+from tests.factory import CALLBACK, PASSWORD, AppInfo, Factory, NationInfo, UserInfo
+from tests.flows import hidden_field, query_of
+
+HEX64 = re.compile(r"^[0-9a-f]{64}$")
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    base_url: str
+    log_path: Path
+
+    def nation_url(self, nation: NationInfo) -> str:
+        return f"{self.base_url}{nation.prefix}"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="module")
+def live_server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    port = _free_port()
+    log_path = tmp_path_factory.mktemp("server") / "server.log"
+    env = {
+        **os.environ,
+        "CITIZENRY_DATABASE_URL": database_url,
+        "CITIZENRY_SECRET_KEY": secrets.token_urlsafe(48),
+        "CITIZENRY_INSECURE_HTTP": "1",
+        "CITIZENRY_LOG_LEVEL": "DEBUG",
+    }
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "citizenry", "serve", "--port", str(port)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                requests.get(f"{base_url}/static/panel.css", timeout=1)
+                break
+            except requests.ConnectionError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"the server did not start:\n{log_path.read_text()}") from None
+                time.sleep(0.1)
+        yield LiveServer(base_url=base_url, log_path=log_path)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture
+def quickstart(database: Database) -> tuple[NationInfo, UserInfo, AppInfo]:
+    factory = Factory(database)
+    nation = factory.nation()
+    return nation, factory.user(nation), factory.app(nation)
+
+
+def _approve_in_browser(server: LiveServer, nation: NationInfo, user: UserInfo, authorize_url: str) -> str:
+    """Sign in and press Authorize as a browser would; return the redirect to the app."""
+    browser = requests.Session()
+    login = browser.get(authorize_url)
+    assert login.status_code == 200
+    assert "/login" in login.url
+    consent = browser.post(
+        f"{server.nation_url(nation)}/login",
+        data={
+            "csrf_token": hidden_field(login.text, "csrf_token"),
+            "next": hidden_field(login.text, "next"),
+            "email": user.email,
+            "password": PASSWORD,
+        },
+    )
+    assert consent.status_code == 200
+    decision = browser.post(
+        f"{server.nation_url(nation)}/oauth/authorize",
+        data={
+            "csrf_token": hidden_field(consent.text, "csrf_token"),
+            "authorization_request": hidden_field(consent.text, "authorization_request"),
+            "decision": "authorize",
+        },
+        allow_redirects=False,
+    )
+    assert decision.status_code == 302
+    location: str = decision.headers["Location"]
+    assert location.startswith(CALLBACK)
+    return location
+
+
+def test_requests_oauthlib_flow(
+    live_server: LiveServer,
+    quickstart: tuple[NationInfo, UserInfo, AppInfo],
+    monkeypatch: pytest.MonkeyPatch,
+    database_url: str,
+) -> None:
+    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
+    nation, user, app = quickstart
+    base = live_server.nation_url(nation)
+    oauth = OAuth2Session(app.client_id, redirect_uri=CALLBACK)
+    authorize_url, _ = oauth.authorization_url(f"{base}/oauth/authorize")
+
+    redirect = _approve_in_browser(live_server, nation, user, authorize_url)
+    # requests-oauthlib checks the state and sends the credentials with HTTP Basic.
+    token = oauth.fetch_token(
+        f"{base}/oauth/token", authorization_response=redirect, client_secret=app.client_secret
+    )
+    people = oauth.get(f"{base}/api/v1/people", headers={"Accept": "application/json"})
+
+    assert HEX64.match(token["access_token"])
+    assert token["token_type"] == "bearer"
+    assert token["expires_in"] == 86400
+    assert people.status_code == 200
+    body = people.json()
+    assert set(body) == {"results", "next", "prev"}
+    assert body["results"] == []
+    assert body["next"] is None
+
+    secrets_seen = [
+        app.client_secret,
+        query_of(redirect)["code"],
+        token["access_token"],
+        token["refresh_token"],
+    ]
+    log_text = live_server.log_path.read_text()
+    for value in secrets_seen:
+        assert value not in log_text
+    stored = _every_stored_text(database_url)
+    for value in secrets_seen:
+        assert value not in stored
+
+
+def test_json_exchange_as_in_guide(
+    live_server: LiveServer, quickstart: tuple[NationInfo, UserInfo, AppInfo], database: Database
+) -> None:
+    nation, user, app = quickstart
+    Factory(database).people(nation, 12)
+    base = live_server.nation_url(nation)
+    authorize_url = (
+        requests.Request(
+            "GET",
+            f"{base}/oauth/authorize",
+            params={
+                "response_type": "code",
+                "client_id": app.client_id,
+                "redirect_uri": CALLBACK,
+                "state": "abc",
+            },
+        )
+        .prepare()
+        .url
+    )
+    assert authorize_url is not None
+    redirect = _approve_in_browser(live_server, nation, user, authorize_url)
+    assert query_of(redirect)["state"] == "abc"
+
+    response = requests.post(
+        f"{base}/oauth/token",
+        json={
+            "grant_type": "authorization_code",
+            "code": query_of(redirect)["code"],
+            "client_id": app.client_id,
+            "client_secret": app.client_secret,
+            "redirect_uri": CALLBACK,
+        },
+        headers={"Accept": "application/json"},
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
+    access_token = response.json()["access_token"]
+    page = requests.get(
+        f"{base}/api/v1/people",
+        params={"access_token": access_token},
+        headers={"Accept": "application/json"},
+        timeout=10,
+    )
+
+    assert page.status_code == 200
+    assert len(page.json()["results"]) == 10
+    assert page.json()["next"].startswith(f"{nation.prefix}/api/v1/people?")
+
+
+def _every_stored_text(database_url: str) -> str:
+    """Return every value of every table, as text, to search for secrets stored in clear."""
+    engine = sa.create_engine(database_url)
+    metadata = sa.MetaData()
+    metadata.reflect(engine)
+    parts: list[str] = []
+    with engine.connect() as connection:
+        for table in metadata.sorted_tables:
+            for row in connection.execute(sa.select(table)):
+                for value in row:
+                    parts.append(value.hex() if isinstance(value, bytes) else str(value))
+    engine.dispose()
+    return "\n".join(parts)
