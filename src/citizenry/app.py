@@ -80,10 +80,11 @@ def _is_json_surface(request: Request) -> bool:
 def _install_error_handlers(app: FastAPI) -> None:
     async def api_error(request: Request, error: Exception) -> Response:
         assert isinstance(error, ApiError)
+        logger.info("API request rejected: %s %s on %s", error.status, error.code, request.url.path)
         return JSONResponse(error.body(), status_code=error.status, headers=error.headers)
 
     async def nation_not_found(request: Request, error: Exception) -> Response:
-        message = "No nation answers at this address. Check the nation's slug in the URL."
+        message = "No nation was found at this address. Check the nation's slug in the URL."
         if _route_path(request) == "/oauth/token":
             body = {"error": "invalid_request", "error_description": message}
             return JSONResponse(body, status_code=404, headers={"Cache-Control": "no-store"})
@@ -93,6 +94,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     async def panel_error(request: Request, error: Exception) -> Response:
         assert isinstance(error, PanelError)
+        logger.info("page request rejected: %s %r on %s", error.status, error.title, request.url.path)
         return render_error(request, error)
 
     async def sign_in_required(request: Request, error: Exception) -> Response:
@@ -108,6 +110,11 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     async def http_error(request: Request, error: Exception) -> Response:
         assert isinstance(error, HTTPException)
+        if _route_path(request) == "/oauth/token":
+            # RFC 6749 error body; a GET gets 405 with "Allow: POST" from the router.
+            body = {"error": "invalid_request", "error_description": "Use POST for the token endpoint."}
+            headers = {**(error.headers or {}), "Cache-Control": "no-store"}
+            return JSONResponse(body, status_code=error.status_code, headers=headers)
         if _is_json_surface(request):
             code = "not_found" if error.status_code == 404 else "bad_request"
             body = {"code": code, "message": str(error.detail)}
@@ -185,5 +192,5 @@ def create_app(settings: Settings) -> FastAPI:
 
 
 def create_app_from_env() -> FastAPI:
-    """The app factory ``citizenry serve`` hands to the server: settings from the environment."""
+    """Build the app from environment settings; ``citizenry serve`` passes this factory to uvicorn."""
     return create_app(Settings.from_env())

@@ -1,4 +1,4 @@
-"""What the app stores for handlers: the settings, the database, and the request's nation route."""
+"""Accessors for the settings, the database and the nation route that handlers read from a request."""
 
 from __future__ import annotations
 

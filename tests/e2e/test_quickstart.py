@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -219,3 +220,38 @@ def _every_stored_text(database_url: str) -> str:
                     parts.append(value.hex() if isinstance(value, bytes) else str(value))
     engine.dispose()
     return "\n".join(parts)
+
+
+def test_parallel_redemptions_issue_one_token(
+    live_server: LiveServer, quickstart: tuple[NationInfo, UserInfo, AppInfo]
+) -> None:
+    nation, user, app = quickstart
+    base = live_server.nation_url(nation)
+    authorize_url = (
+        requests.Request(
+            "GET",
+            f"{base}/oauth/authorize",
+            params={"response_type": "code", "client_id": app.client_id, "redirect_uri": CALLBACK},
+        )
+        .prepare()
+        .url
+    )
+    assert authorize_url is not None
+    code = query_of(_approve_in_browser(live_server, nation, user, authorize_url))["code"]
+    form = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "client_id": app.client_id,
+        "client_secret": app.client_secret,
+        "redirect_uri": CALLBACK,
+    }
+
+    def redeem(_: int) -> tuple[int, str]:
+        response = requests.post(f"{base}/oauth/token", data=form, timeout=30)
+        return response.status_code, response.json().get("error", "")
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        results = list(pool.map(redeem, range(20)))
+
+    assert sorted(status for status, _ in results) == [200] + [400] * 19
+    assert {error for status, error in results if status == 400} == {"invalid_grant"}

@@ -394,3 +394,14 @@ def test_verifier_without_challenge_refused(client: TestClient, factory: Factory
 
     assert response.status_code == 400
     assert response.json()["error"] in {"invalid_request", "invalid_grant"}
+
+
+def test_get_is_not_allowed(client: TestClient, factory: Factory) -> None:
+    nation = factory.nation()
+
+    response = client.get(f"{nation.prefix}/oauth/token")
+
+    assert response.status_code == 405
+    assert response.headers["allow"] == "POST"
+    assert response.json()["error"] == "invalid_request"
+    assert response.headers["cache-control"] == "no-store"

@@ -1,4 +1,4 @@
-"""Who an API request acts for: the nation, the bearer token, and the token owner's membership."""
+"""Authentication of API requests: the nation, the bearer token, and the token owner's membership."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ class Caller:
 
 @dataclass(frozen=True)
 class ApiRequest:
-    """What an API handler reads from the request before its database work."""
+    """The parts of an API request that a handler reads before its database work."""
 
     route: NationRoute
     carrier: TokenCarrier

@@ -6,7 +6,7 @@ from typing import Any, ClassVar
 
 
 class ApiError(Exception):
-    """An error answered as ``{"code": ..., "message": ..., **extra}``."""
+    """An error rendered as ``{"code": ..., "message": ..., **extra}``."""
 
     status: ClassVar[int] = 400
     code: ClassVar[str] = "bad_request"

@@ -22,7 +22,7 @@ MAX_LIMIT = 100
 
 @dataclass(frozen=True)
 class PageRequest:
-    """Which page to read: after or before an id (neither for the first page), and how many rows."""
+    """A page position: after or before an id (neither for the first page), with the page size and filters."""
 
     limit: int
     after_id: int | None = None

@@ -91,7 +91,7 @@ def serve(host: str, port: int, reload: bool) -> None:
 
 @main.group()
 def db() -> None:
-    """Database migrations."""
+    """Run database migrations."""
 
 
 @db.command("upgrade")
@@ -104,7 +104,7 @@ def db_upgrade() -> None:
 
 @main.group()
 def nation() -> None:
-    """Nations."""
+    """Manage nations."""
 
 
 @nation.command("create")
@@ -119,7 +119,7 @@ def nation_create(slug: str, name: str, plan: str) -> None:
 
 @main.group()
 def user() -> None:
-    """Users and their memberships."""
+    """Manage users and their memberships."""
 
 
 @user.command("create")
@@ -173,7 +173,7 @@ def _require_nation(session: Any, slug: str) -> Any:
 
 @main.group("app")
 def app_group() -> None:
-    """Apps (OAuth clients)."""
+    """Manage apps (OAuth clients)."""
 
 
 @app_group.command("create")
@@ -205,7 +205,7 @@ def app_create(slug: str, name: str, redirect_uris: tuple[str, ...]) -> None:
 
 @main.group()
 def token() -> None:
-    """Test API tokens."""
+    """Manage test API tokens."""
 
 
 @token.command("create")
@@ -228,7 +228,7 @@ def token_create(slug: str, email: str) -> None:
 
 @main.group()
 def demo() -> None:
-    """The demo nation."""
+    """Seed and serve the demo nation."""
 
 
 @demo.command("seed")

@@ -19,7 +19,7 @@ from citizenry.oauth.digests import digest
 from citizenry.store.models import AccessToken, Authorization, Nation, TestToken
 from citizenry.store.types import utcnow
 
-#: Longest token string looked up; real ones have 64 characters.
+#: Maximum length of a token string that is looked up; real tokens have 64 characters.
 MAX_TOKEN_LENGTH = 512
 
 

@@ -130,10 +130,10 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[mis
             return None
         now = utcnow()
         if row.expires_at <= now:
-            logger.info("refused expired authorization code id=%s", row.id)
+            logger.info("rejected expired authorization code id=%s", row.id)
             return None
 
-        # A conditional update, so of two concurrent redemptions exactly one sees a row change.
+        # A conditional update, so of two concurrent redemptions exactly one changes the row.
         claimed = session.execute(
             update(AuthorizationCode)
             .where(AuthorizationCode.id == row.id, AuthorizationCode.used_at.is_(None))

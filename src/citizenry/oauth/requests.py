@@ -66,7 +66,7 @@ class StarletteOAuth2Request(OAuth2Request):  # type: ignore[misc]
 
 @dataclass
 class OAuthResponse:
-    """What Authlib answers, turned into a Starlette response by the async handler."""
+    """A response built by Authlib, turned into a Starlette response by the async handler."""
 
     status: int
     body: Any

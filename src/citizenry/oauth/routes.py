@@ -42,7 +42,7 @@ NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
 def issuer_for(request: Request) -> str:
-    """The nation's issuer identifier: its base URL, with any ``/n/{slug}`` prefix."""
+    """Return the nation's issuer identifier: its base URL, with any ``/n/{slug}`` prefix."""
     return f"{request.url.scheme}://{request.url.netloc}{request.scope.get('root_path', '')}"
 
 
@@ -209,6 +209,7 @@ async def token(request: Request) -> Response:
             raise InvalidRequestError("Missing 'grant_type' in request.")
     except OAuth2Error as error:
         status, body, headers = error()
+        logger.info("token request rejected: %s %s", status, body.get("error"))
         return JSONResponse(body, status_code=status, headers={**dict(headers), **NO_STORE})
     settings = app_settings(request)
     issuer = issuer_for(request)
@@ -220,4 +221,11 @@ async def token(request: Request) -> Response:
         return response
 
     result = await app_database(request).run(exchange)
+    if result.status >= 400:
+        logger.info(
+            "token request rejected: %s %s client_id=%r",
+            result.status,
+            result.body.get("error"),
+            oauth_request.payload.client_id,
+        )
     return JSONResponse(result.body, status_code=result.status, headers={**dict(result.headers), **NO_STORE})

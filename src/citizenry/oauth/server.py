@@ -60,7 +60,7 @@ class NationAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
     def handle_response(self, status: int, body: Any, headers: Any) -> OAuthResponse:
         response = OAuthResponse(status=status, body=body, headers=list(headers))
         if isinstance(body, dict) and body.get("error") == "invalid_client":
-            # Authlib answers an unknown client with 400 and a wrong secret with 401. Answer
+            # Authlib returns 400 for an unknown client and 401 for a wrong secret. Return
             # both with 401 and a Basic challenge, as RFC 6749 section 5.2 allows for every
             # invalid_client, so one kind of failure has one status.
             response.status = 401
@@ -82,8 +82,8 @@ class NationAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
     ) -> dict[str, Any]:
         """Build the token response NationBuilder's clients read, field for field.
 
-        Authlib's default generator says ``"Bearer"`` and leaves out ``created_at``; clients
-        compute the expiry as ``created_at + expires_in``, and the original sends ``"bearer"``.
+        Authlib's default generator writes ``"Bearer"`` and leaves out ``created_at``. Clients
+        compute the expiry as ``created_at + expires_in``, and NationBuilder sends ``"bearer"``.
         """
         token: dict[str, Any] = {
             "access_token": new_hex_token(),

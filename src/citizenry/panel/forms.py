@@ -12,7 +12,7 @@ from citizenry.panel.session import CSRF_FIELD, is_valid_csrf
 
 logger = logging.getLogger(__name__)
 
-#: Longest value accepted in a control panel form field, in characters.
+#: Maximum length of a control panel form field, in characters.
 MAX_FIELD_LENGTH = 10_000
 
 

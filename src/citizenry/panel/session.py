@@ -1,4 +1,4 @@
-"""Who is signed in, and the CSRF token bound to their session.
+"""The signed-in user and the CSRF token bound to their session.
 
 The session is Starlette's signed cookie; it stores only the user id and the CSRF token.
 """

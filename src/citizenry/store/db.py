@@ -59,7 +59,7 @@ class Database:
             return fn(session, *args)
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run :meth:`transaction` on a worker thread, so the event loop never waits on the database."""
+        """Run :meth:`transaction` on a worker thread, so the event loop does not block on the database."""
         return await anyio.to_thread.run_sync(partial(self.transaction, fn, *args))
 
     def dispose(self) -> None:

@@ -24,7 +24,7 @@ PREFIX_PATTERN = re.compile(r"^/n/([^/]+)(?=/|$)")
 
 @dataclass(frozen=True)
 class NationRoute:
-    """Where a request's nation came from. ``slug`` is None when the request names no nation."""
+    """The nation slug of a request and the path prefix it came from. ``slug`` is None when none was found."""
 
     slug: str | None
     prefix: str = ""

@@ -12,7 +12,7 @@ from citizenry.tenancy.passwords import hash_password, verify_password
 
 logger = logging.getLogger(__name__)
 
-#: The shortest password a user may set.
+#: Minimum password length, in characters.
 MIN_PASSWORD_LENGTH = 10
 
 
