@@ -26,7 +26,13 @@ from citizenry.store import migrate
 from citizenry.store.db import Database
 from citizenry.store.models import PERMISSION_LEVELS, PLANS
 from citizenry.tenancy.nations import InvalidNation, create_nation, find_nation
-from citizenry.tenancy.users import InvalidUser, add_membership, create_user, find_user_by_email
+from citizenry.tenancy.users import (
+    InvalidUser,
+    add_membership,
+    create_user,
+    find_membership,
+    find_user_by_email,
+)
 
 logger = logging.getLogger(__name__)
 console = Console(highlight=False)
@@ -220,6 +226,10 @@ def token_create(slug: str, email: str) -> None:
         member = find_user_by_email(session, email)
         if member is None:
             raise InvalidUser(f"no user has the e-mail address {email!r}")
+        if find_membership(session, user_id=member.id, nation_id=target.id) is None:
+            raise InvalidUser(
+                f"{email!r} is not a member of the nation {slug!r}; add them with 'citizenry user create'"
+            )
         _, value = create_test_token(session, nation=target, user=member, ttl=ttl)
         return value
 

@@ -34,7 +34,10 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
     context.setdefault("root", request.scope.get("root_path", ""))
     context.setdefault("csrf_token", csrf_token(request))
     context.setdefault("signed_in", "user_id" in request.session)
-    return templates.TemplateResponse(request, template, context, status_code=status)
+    response = templates.TemplateResponse(request, template, context, status_code=status)
+    # Pages are per user, and some show a secret once: keep them out of every cache.
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def render_error(request: Request, error: PanelError) -> HTMLResponse:

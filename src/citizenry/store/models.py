@@ -126,7 +126,7 @@ class Authorization(Base):
     """One grant of an app on a nation by a member: the family its codes and tokens belong to."""
 
     __tablename__ = "authorizations"
-    __table_args__ = (Index(None, "nation_id", "app_id"),)
+    __table_args__ = (Index("ix_authorizations_nation_id_app_id", "nation_id", "app_id"),)
 
     id: Mapped[int] = _id()
     nation_id: Mapped[int] = _nation_id()
@@ -221,7 +221,10 @@ class Person(Base):
     """A person in a nation's database, with the fields of NationBuilder's abbreviated representation."""
 
     __tablename__ = "people"
-    __table_args__ = (Index(None, "nation_id", "id"), Index(None, "nation_id", "email"))
+    __table_args__ = (
+        Index("ix_people_nation_id_id", "nation_id", "id"),
+        Index("ix_people_nation_id_email", "nation_id", "email"),
+    )
 
     id: Mapped[int] = _id()
     nation_id: Mapped[int] = _nation_id()

@@ -23,10 +23,7 @@ def upgrade() -> None:
     op.create_table(
         "nations",
         sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
         ),
         sa.Column("slug", sa.String(length=63), nullable=False),
         sa.Column("name", sa.String(length=255), nullable=False),
@@ -42,10 +39,7 @@ def upgrade() -> None:
     op.create_table(
         "users",
         sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
         ),
         sa.Column("email", sa.String(length=254), nullable=False),
         sa.Column("full_name", sa.String(length=255), nullable=False),
@@ -58,10 +52,7 @@ def upgrade() -> None:
     op.create_table(
         "apps",
         sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
         ),
         sa.Column("nation_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("name", sa.String(length=255), nullable=False),
@@ -69,10 +60,7 @@ def upgrade() -> None:
         sa.Column("client_secret_digest", sa.LargeBinary(length=32), nullable=False),
         sa.Column("created_at", citizenry.store.types.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
-            ["nation_id"],
-            ["nations.id"],
-            name=op.f("fk_apps_nation_id_nations"),
-            ondelete="CASCADE",
+            ["nation_id"], ["nations.id"], name=op.f("fk_apps_nation_id_nations"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_apps")),
         sa.UniqueConstraint("client_id", name=op.f("uq_apps_client_id")),
@@ -80,10 +68,7 @@ def upgrade() -> None:
     op.create_table(
         "memberships",
         sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
         ),
         sa.Column("user_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("nation_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
@@ -93,10 +78,7 @@ def upgrade() -> None:
             "permission_level IN ('admin', 'staffer')", name=op.f("ck_memberships_permission_level")
         ),
         sa.ForeignKeyConstraint(
-            ["nation_id"],
-            ["nations.id"],
-            name=op.f("fk_memberships_nation_id_nations"),
-            ondelete="CASCADE",
+            ["nation_id"], ["nations.id"], name=op.f("fk_memberships_nation_id_nations"), ondelete="CASCADE"
         ),
         sa.ForeignKeyConstraint(
             ["user_id"], ["users.id"], name=op.f("fk_memberships_user_id_users"), ondelete="CASCADE"
@@ -107,10 +89,7 @@ def upgrade() -> None:
     op.create_table(
         "people",
         sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
         ),
         sa.Column("nation_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("created_at", citizenry.store.types.UTCDateTime(timezone=True), nullable=False),
@@ -174,31 +153,23 @@ def upgrade() -> None:
         sa.Column("village_district", sa.String(length=255), nullable=True),
         sa.Column("ward", sa.String(length=255), nullable=True),
         sa.ForeignKeyConstraint(
-            ["nation_id"],
-            ["nations.id"],
-            name=op.f("fk_people_nation_id_nations"),
-            ondelete="CASCADE",
+            ["nation_id"], ["nations.id"], name=op.f("fk_people_nation_id_nations"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_people")),
     )
     with op.batch_alter_table("people", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_people_nation_id"), ["nation_id", "id"], unique=False)
+        batch_op.create_index("ix_people_nation_id_email", ["nation_id", "email"], unique=False)
+        batch_op.create_index("ix_people_nation_id_id", ["nation_id", "id"], unique=False)
 
     op.create_table(
         "tags",
         sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
         ),
         sa.Column("nation_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("name", sa.String(length=255), nullable=False),
         sa.ForeignKeyConstraint(
-            ["nation_id"],
-            ["nations.id"],
-            name=op.f("fk_tags_nation_id_nations"),
-            ondelete="CASCADE",
+            ["nation_id"], ["nations.id"], name=op.f("fk_tags_nation_id_nations"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_tags")),
         sa.UniqueConstraint("nation_id", "name", name=op.f("uq_tags_nation_id")),
@@ -206,10 +177,7 @@ def upgrade() -> None:
     op.create_table(
         "test_tokens",
         sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
         ),
         sa.Column("nation_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("user_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
@@ -219,10 +187,7 @@ def upgrade() -> None:
         sa.Column("expires_at", citizenry.store.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("revoked_at", citizenry.store.types.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
-            ["nation_id"],
-            ["nations.id"],
-            name=op.f("fk_test_tokens_nation_id_nations"),
-            ondelete="CASCADE",
+            ["nation_id"], ["nations.id"], name=op.f("fk_test_tokens_nation_id_nations"), ondelete="CASCADE"
         ),
         sa.ForeignKeyConstraint(
             ["user_id"], ["users.id"], name=op.f("fk_test_tokens_user_id_users"), ondelete="CASCADE"
@@ -233,10 +198,7 @@ def upgrade() -> None:
     op.create_table(
         "authorizations",
         sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
         ),
         sa.Column("nation_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("app_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
@@ -254,25 +216,17 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
-            ["user_id"],
-            ["users.id"],
-            name=op.f("fk_authorizations_user_id_users"),
-            ondelete="CASCADE",
+            ["user_id"], ["users.id"], name=op.f("fk_authorizations_user_id_users"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_authorizations")),
     )
     with op.batch_alter_table("authorizations", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_authorizations_nation_id"), ["nation_id", "app_id"], unique=False
-        )
+        batch_op.create_index("ix_authorizations_nation_id_app_id", ["nation_id", "app_id"], unique=False)
 
     op.create_table(
         "redirect_uris",
         sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
         ),
         sa.Column("app_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("uri", sa.String(length=2000), nullable=False),
@@ -285,19 +239,13 @@ def upgrade() -> None:
     op.create_table(
         "taggings",
         sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
         ),
         sa.Column("person_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("tag_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("created_at", citizenry.store.types.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
-            ["person_id"],
-            ["people.id"],
-            name=op.f("fk_taggings_person_id_people"),
-            ondelete="CASCADE",
+            ["person_id"], ["people.id"], name=op.f("fk_taggings_person_id_people"), ondelete="CASCADE"
         ),
         sa.ForeignKeyConstraint(
             ["tag_id"], ["tags.id"], name=op.f("fk_taggings_tag_id_tags"), ondelete="CASCADE"
@@ -308,10 +256,7 @@ def upgrade() -> None:
     op.create_table(
         "access_tokens",
         sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
         ),
         sa.Column("authorization_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("nation_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
@@ -332,16 +277,10 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
-            ["nation_id"],
-            ["nations.id"],
-            name=op.f("fk_access_tokens_nation_id_nations"),
-            ondelete="CASCADE",
+            ["nation_id"], ["nations.id"], name=op.f("fk_access_tokens_nation_id_nations"), ondelete="CASCADE"
         ),
         sa.ForeignKeyConstraint(
-            ["user_id"],
-            ["users.id"],
-            name=op.f("fk_access_tokens_user_id_users"),
-            ondelete="CASCADE",
+            ["user_id"], ["users.id"], name=op.f("fk_access_tokens_user_id_users"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_access_tokens")),
         sa.UniqueConstraint("token_digest", name=op.f("uq_access_tokens_token_digest")),
@@ -354,10 +293,7 @@ def upgrade() -> None:
     op.create_table(
         "authorization_codes",
         sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
         ),
         sa.Column("authorization_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("nation_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
@@ -371,10 +307,7 @@ def upgrade() -> None:
         sa.Column("expires_at", citizenry.store.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("used_at", citizenry.store.types.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
-            ["app_id"],
-            ["apps.id"],
-            name=op.f("fk_authorization_codes_app_id_apps"),
-            ondelete="CASCADE",
+            ["app_id"], ["apps.id"], name=op.f("fk_authorization_codes_app_id_apps"), ondelete="CASCADE"
         ),
         sa.ForeignKeyConstraint(
             ["authorization_id"],
@@ -393,18 +326,13 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("authorization_codes", schema=None) as batch_op:
         batch_op.create_index(
-            batch_op.f("ix_authorization_codes_authorization_id"),
-            ["authorization_id"],
-            unique=False,
+            batch_op.f("ix_authorization_codes_authorization_id"), ["authorization_id"], unique=False
         )
 
     op.create_table(
         "refresh_tokens",
         sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
         ),
         sa.Column("authorization_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("nation_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
@@ -460,13 +388,14 @@ def downgrade() -> None:
     op.drop_table("taggings")
     op.drop_table("redirect_uris")
     with op.batch_alter_table("authorizations", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_authorizations_nation_id"))
+        batch_op.drop_index("ix_authorizations_nation_id_app_id")
 
     op.drop_table("authorizations")
     op.drop_table("test_tokens")
     op.drop_table("tags")
     with op.batch_alter_table("people", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_people_nation_id"))
+        batch_op.drop_index("ix_people_nation_id_id")
+        batch_op.drop_index("ix_people_nation_id_email")
 
     op.drop_table("people")
     op.drop_table("memberships")
