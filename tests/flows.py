@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from starlette.testclient import TestClient
 
-from tests.factory import PASSWORD
+from tests.factory import CALLBACK, PASSWORD, AppInfo
 
 
 def hidden_field(html: str, name: str) -> str:
@@ -62,3 +62,15 @@ def authorize(client: TestClient, prefix: str, email: str, params: dict[str, str
     response = decide(client, prefix, page.text, "authorize")
     assert response.status_code == 302
     return query_of(response.headers["location"])
+
+
+def exchange_params(app: AppInfo, code: str, **overrides: str) -> dict[str, str]:
+    """Return the quick start's code exchange parameters for ``app``, with ``overrides`` applied."""
+    return {
+        "grant_type": "authorization_code",
+        "code": code,
+        "client_id": app.client_id,
+        "client_secret": app.client_secret,
+        "redirect_uri": CALLBACK,
+        **overrides,
+    }

@@ -14,7 +14,7 @@ from starlette.testclient import TestClient
 
 from citizenry.store.models import Membership, TestToken
 from tests.factory import CALLBACK, Factory, NationInfo, UserInfo
-from tests.flows import authorize
+from tests.flows import authorize, exchange_params
 
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 
@@ -230,13 +230,7 @@ def test_oauth_access_token_works(client: TestClient, factory: Factory) -> None:
     code = authorize(client, nation.prefix, user.email, params)["code"]
     exchange = client.post(
         f"{nation.prefix}/oauth/token",
-        json={
-            "grant_type": "authorization_code",
-            "code": code,
-            "client_id": app.client_id,
-            "client_secret": app.client_secret,
-            "redirect_uri": CALLBACK,
-        },
+        json=exchange_params(app, code),
         headers={"Accept": "application/json"},
     )
     assert exchange.status_code == 200, exchange.text

@@ -10,7 +10,7 @@ import time
 from starlette.testclient import TestClient
 
 from tests.factory import CALLBACK, AppInfo, Factory, NationInfo, UserInfo
-from tests.flows import authorize
+from tests.flows import authorize, exchange_params
 
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -48,13 +48,7 @@ def test_exchange_json_body_as_in_quick_start(client: TestClient, factory: Facto
 
     response = client.post(
         f"{nation.prefix}/oauth/token",
-        json={
-            "grant_type": "authorization_code",
-            "code": code,
-            "client_id": app.client_id,
-            "client_secret": app.client_secret,
-            "redirect_uri": CALLBACK,
-        },
+        json=exchange_params(app, code),
         headers={"Accept": "application/json"},
     )
 
@@ -75,13 +69,7 @@ def test_exchange_form_body(client: TestClient, factory: Factory) -> None:
     response = _form_exchange(
         client,
         nation,
-        {
-            "grant_type": "authorization_code",
-            "code": code,
-            "client_id": app.client_id,
-            "client_secret": app.client_secret,
-            "redirect_uri": CALLBACK,
-        },
+        exchange_params(app, code),
     )
 
     assert response.status_code == 200, response.text
@@ -110,42 +98,25 @@ def test_exchange_query_string_empty_body(client: TestClient, factory: Factory) 
 
     response = client.post(
         f"{nation.prefix}/oauth/token",
-        params={
-            "grant_type": "authorization_code",
-            "code": code,
-            "client_id": app.client_id,
-            "client_secret": app.client_secret,
-            "redirect_uri": CALLBACK,
-        },
+        params=exchange_params(app, code),
         headers={"Content-Type": "application/json"},
     )
 
     assert response.status_code == 200, response.text
 
 
-def _exchange_params(app: AppInfo, code: str, **overrides: str) -> dict[str, str]:
-    return {
-        "grant_type": "authorization_code",
-        "code": code,
-        "client_id": app.client_id,
-        "client_secret": app.client_secret,
-        "redirect_uri": CALLBACK,
-        **overrides,
-    }
-
-
 def test_wrong_client_secret(client: TestClient, factory: Factory) -> None:
     nation, user, app = _setup(factory)
     code = _code(client, nation, user, app)
 
-    response = _form_exchange(client, nation, _exchange_params(app, code, client_secret="0" * 64))
+    response = _form_exchange(client, nation, exchange_params(app, code, client_secret="0" * 64))
 
     assert response.status_code == 401
     assert response.json()["error"] == "invalid_client"
     assert response.headers["www-authenticate"].startswith("Basic")
     assert response.headers["cache-control"] == "no-store"
     # The code survives a failed client authentication, so the real app can still redeem it.
-    retry = _form_exchange(client, nation, _exchange_params(app, code))
+    retry = _form_exchange(client, nation, exchange_params(app, code))
     assert retry.status_code == 200
 
 
@@ -153,7 +124,7 @@ def test_unknown_client(client: TestClient, factory: Factory) -> None:
     nation, user, app = _setup(factory)
     code = _code(client, nation, user, app)
 
-    response = _form_exchange(client, nation, _exchange_params(app, code, client_id="f" * 64))
+    response = _form_exchange(client, nation, exchange_params(app, code, client_id="f" * 64))
 
     assert response.status_code == 401
     assert response.json()["error"] == "invalid_client"
@@ -164,7 +135,7 @@ def test_empty_secret_is_invalid_client(client: TestClient, factory: Factory) ->
     nation, user, app = _setup(factory)
     code = _code(client, nation, user, app)
 
-    response = _form_exchange(client, nation, _exchange_params(app, code, client_secret=""))
+    response = _form_exchange(client, nation, exchange_params(app, code, client_secret=""))
 
     assert response.status_code == 401
     assert response.json()["error"] == "invalid_client"
@@ -173,13 +144,13 @@ def test_empty_secret_is_invalid_client(client: TestClient, factory: Factory) ->
 def test_reused_code_revokes_first_token(client: TestClient, factory: Factory) -> None:
     nation, user, app = _setup(factory)
     code = _code(client, nation, user, app)
-    first = _form_exchange(client, nation, _exchange_params(app, code))
+    first = _form_exchange(client, nation, exchange_params(app, code))
     assert first.status_code == 200
     token = first.json()["access_token"]
     people = f"{nation.prefix}/api/v1/people"
     assert client.get(people, headers={"Authorization": f"Bearer {token}"}).status_code == 200
 
-    second = _form_exchange(client, nation, _exchange_params(app, code))
+    second = _form_exchange(client, nation, exchange_params(app, code))
 
     assert second.status_code == 400
     assert second.json()["error"] == "invalid_grant"
@@ -191,7 +162,7 @@ def test_code_redeemed_on_other_nation(client: TestClient, factory: Factory) -> 
     other = factory.nation()
     code = _code(client, nation, user, app)
 
-    response = _form_exchange(client, other, _exchange_params(app, code))
+    response = _form_exchange(client, other, exchange_params(app, code))
 
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_grant"
@@ -205,7 +176,7 @@ def test_code_bound_to_app(client: TestClient, factory: Factory) -> None:
     response = _form_exchange(
         client,
         nation,
-        _exchange_params(app, code, client_id=other_app.client_id, client_secret=other_app.client_secret),
+        exchange_params(app, code, client_id=other_app.client_id, client_secret=other_app.client_secret),
     )
 
     assert response.status_code == 400
@@ -217,7 +188,7 @@ def test_code_bound_to_redirect_uri(client: TestClient, factory: Factory) -> Non
     code = _code(client, nation, user, app)
 
     response = _form_exchange(
-        client, nation, _exchange_params(app, code, redirect_uri="https://app.example/other")
+        client, nation, exchange_params(app, code, redirect_uri="https://app.example/other")
     )
 
     assert response.status_code == 400
@@ -227,7 +198,7 @@ def test_code_bound_to_redirect_uri(client: TestClient, factory: Factory) -> Non
 def test_unknown_code(client: TestClient, factory: Factory) -> None:
     nation, _, app = _setup(factory)
 
-    response = _form_exchange(client, nation, _exchange_params(app, "not-a-code"))
+    response = _form_exchange(client, nation, exchange_params(app, "not-a-code"))
 
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_grant"
@@ -235,7 +206,7 @@ def test_unknown_code(client: TestClient, factory: Factory) -> None:
 
 def test_missing_grant_type(client: TestClient, factory: Factory) -> None:
     nation, _, app = _setup(factory)
-    params = _exchange_params(app, "x")
+    params = exchange_params(app, "x")
     del params["grant_type"]
 
     response = _form_exchange(client, nation, params)
@@ -247,14 +218,14 @@ def test_missing_grant_type(client: TestClient, factory: Factory) -> None:
 def test_unsupported_grant_types(client: TestClient, factory: Factory) -> None:
     nation, _, app = _setup(factory)
     for grant_type in ("password", "client_credentials", "implicit", "urn:unknown"):
-        response = _form_exchange(client, nation, _exchange_params(app, "x", grant_type=grant_type))
+        response = _form_exchange(client, nation, exchange_params(app, "x", grant_type=grant_type))
         assert response.status_code == 400, grant_type
         assert response.json()["error"] == "unsupported_grant_type", grant_type
 
 
 def test_json_body_with_non_string_value(client: TestClient, factory: Factory) -> None:
     nation, _, app = _setup(factory)
-    body: dict[str, object] = {**_exchange_params(app, "x"), "code": ["a", "b"]}
+    body: dict[str, object] = {**exchange_params(app, "x"), "code": ["a", "b"]}
 
     response = client.post(f"{nation.prefix}/oauth/token", json=body)
 
@@ -309,7 +280,7 @@ def test_unknown_nation_token_endpoint(client: TestClient) -> None:
 
 def test_refresh_rotates_and_detects_reuse(client: TestClient, factory: Factory) -> None:
     nation, user, app = _setup(factory)
-    first = _form_exchange(client, nation, _exchange_params(app, _code(client, nation, user, app))).json()
+    first = _form_exchange(client, nation, exchange_params(app, _code(client, nation, user, app))).json()
     refresh = {
         "grant_type": "refresh_token",
         "client_id": app.client_id,
@@ -338,7 +309,7 @@ def test_refresh_rotates_and_detects_reuse(client: TestClient, factory: Factory)
 def test_refresh_by_other_app_leaves_token(client: TestClient, factory: Factory) -> None:
     nation, user, app = _setup(factory)
     other = factory.app(nation)
-    tokens = _form_exchange(client, nation, _exchange_params(app, _code(client, nation, user, app))).json()
+    tokens = _form_exchange(client, nation, exchange_params(app, _code(client, nation, user, app))).json()
 
     stolen = _form_exchange(
         client,
@@ -372,17 +343,17 @@ def test_pkce_s256(client: TestClient, factory: Factory) -> None:
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
     code = _code(client, nation, user, app, code_challenge=challenge, code_challenge_method="S256")
 
-    wrong = _form_exchange(client, nation, _exchange_params(app, code, code_verifier="w" * 50))
+    wrong = _form_exchange(client, nation, exchange_params(app, code, code_verifier="w" * 50))
     assert wrong.status_code == 400
     assert wrong.json()["error"] == "invalid_grant"
 
     code = _code(client, nation, user, app, code_challenge=challenge, code_challenge_method="S256")
-    missing = _form_exchange(client, nation, _exchange_params(app, code))
+    missing = _form_exchange(client, nation, exchange_params(app, code))
     assert missing.status_code == 400
     assert missing.json()["error"] == "invalid_request"
 
     code = _code(client, nation, user, app, code_challenge=challenge, code_challenge_method="S256")
-    right = _form_exchange(client, nation, _exchange_params(app, code, code_verifier=verifier))
+    right = _form_exchange(client, nation, exchange_params(app, code, code_verifier=verifier))
     assert right.status_code == 200, right.text
 
 
@@ -390,7 +361,7 @@ def test_verifier_without_challenge_refused(client: TestClient, factory: Factory
     nation, user, app = _setup(factory)
     code = _code(client, nation, user, app)
 
-    response = _form_exchange(client, nation, _exchange_params(app, code, code_verifier="v" * 50))
+    response = _form_exchange(client, nation, exchange_params(app, code, code_verifier="v" * 50))
 
     assert response.status_code == 400
     assert response.json()["error"] in {"invalid_request", "invalid_grant"}
