@@ -71,6 +71,11 @@ def settings(database_url: str) -> Settings:
         base_domain="localhost",
         insecure_http=True,
         session_cookie_secure=False,
+        # Every test shares one client address; the rate limit tests build apps of their own.
+        oauth_rate_limit_per_app="100000/minute",
+        oauth_rate_limit_per_ip="100000/minute",
+        sign_in_rate_limit_per_ip="100000/minute",
+        sign_in_rate_limit_per_email="100000/minute",
     )
 
 

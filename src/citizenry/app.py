@@ -23,10 +23,12 @@ from citizenry.api import people
 from citizenry.api.errors import ApiError, NotFound
 from citizenry.errors import NationNotFound
 from citizenry.logs import quiet_authlib
-from citizenry.oauth import routes as oauth_routes
+from citizenry.oauth import authorize as authorize_routes
+from citizenry.oauth import token_routes
 from citizenry.panel import routes as panel_routes
 from citizenry.panel.access import SignInRequired
 from citizenry.panel.pages import PanelError, path_for, render_error
+from citizenry.ratelimit import RateLimits
 from citizenry.requestlog import RequestLogMiddleware
 from citizenry.settings import Settings
 from citizenry.store.db import Database
@@ -72,9 +74,13 @@ def _route_path(request: Request) -> str:
     return path[len(root) :] if root and path.startswith(root) else path
 
 
+#: Paths answered in RFC 6749's JSON error format.
+OAUTH_JSON_PATHS = frozenset(token_routes.ENDPOINTS)
+
+
 def _is_json_surface(request: Request) -> bool:
     path = _route_path(request)
-    return path.startswith("/api/") or path in {"/oauth/token"}
+    return path.startswith(("/api/", "/.well-known/")) or path in OAUTH_JSON_PATHS
 
 
 def _install_error_handlers(app: FastAPI) -> None:
@@ -85,7 +91,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     async def nation_not_found(request: Request, error: Exception) -> Response:
         message = "No nation was found at this address. Check the nation's slug in the URL."
-        if _route_path(request) == "/oauth/token":
+        if _route_path(request) in OAUTH_JSON_PATHS:
             body = {"error": "invalid_request", "error_description": message}
             return JSONResponse(body, status_code=404, headers={"Cache-Control": "no-store"})
         if _is_json_surface(request):
@@ -110,9 +116,9 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     async def http_error(request: Request, error: Exception) -> Response:
         assert isinstance(error, HTTPException)
-        if _route_path(request) == "/oauth/token":
+        if _route_path(request) in OAUTH_JSON_PATHS:
             # RFC 6749 error body; a GET gets 405 with "Allow: POST" from the router.
-            body = {"error": "invalid_request", "error_description": "Use POST for the token endpoint."}
+            body = {"error": "invalid_request", "error_description": "Use POST for this endpoint."}
             headers = {**(error.headers or {}), "Cache-Control": "no-store"}
             return JSONResponse(body, status_code=error.status_code, headers=headers)
         if _is_json_surface(request):
@@ -165,9 +171,16 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     app.state.database = database
+    app.state.rate_limits = RateLimits(
+        oauth_per_app=settings.oauth_rate_limit_per_app,
+        oauth_per_ip=settings.oauth_rate_limit_per_ip,
+        sign_in_per_ip=settings.sign_in_rate_limit_per_ip,
+        sign_in_per_email=settings.sign_in_rate_limit_per_email,
+    )
 
     app.include_router(people.router)
-    app.include_router(oauth_routes.router)
+    app.include_router(authorize_routes.router)
+    app.include_router(token_routes.router)
     app.include_router(panel_routes.router)
     app.mount(
         "/static",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from starlette.requests import Request
 
+from citizenry.ratelimit import RateLimits
 from citizenry.settings import Settings
 from citizenry.store.db import Database
 from citizenry.tenancy.resolve import NationRoute
@@ -22,3 +23,14 @@ def app_database(request: Request) -> Database:
 def nation_route(request: Request) -> NationRoute:
     route: NationRoute = request.state.nation_route
     return route
+
+
+def nation_issuer(request: Request) -> str:
+    """Return the nation's issuer identifier: its base URL, with any ``/n/{slug}`` prefix."""
+    root: str = request.scope.get("root_path", "")
+    return f"{request.url.scheme}://{request.url.netloc}{root}"
+
+
+def app_rate_limits(request: Request) -> RateLimits:
+    limits: RateLimits = request.app.state.rate_limits
+    return limits

@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from citizenry.ratelimit import parse_rule
+
 ENV_PREFIX = "CITIZENRY_"
 
 #: A nation slug: a DNS label of lower-case letters, digits and inner hyphens.
@@ -48,6 +50,15 @@ def _read_int(
     return value
 
 
+def _read_rule(env: Mapping[str, str], key: str, default: str) -> str:
+    raw = env.get(ENV_PREFIX + key) or default
+    try:
+        parse_rule(raw)
+    except ValueError as error:
+        raise SettingsError(f"{ENV_PREFIX}{key}: {error}") from None
+    return raw
+
+
 def _load_or_create_secret_key(data_dir: Path) -> str:
     """Return the development signing key kept in ``data_dir``, creating it on first use.
 
@@ -77,6 +88,13 @@ class Settings:
     access_token_ttl: int = 86400
     authorization_code_ttl: int = 600
     test_token_ttl: int = 86400
+    refresh_token_max_age: int = 365 * 86400
+    #: Requests per app, and per client IP address, to each OAuth endpoint.
+    oauth_rate_limit_per_app: str = "120/minute"
+    oauth_rate_limit_per_ip: str = "300/minute"
+    #: Sign-in attempts per client IP address, and per e-mail address.
+    sign_in_rate_limit_per_ip: str = "30/minute"
+    sign_in_rate_limit_per_email: str = "10/minute"
     log_level: str = "INFO"
     session_cookie_secure: bool = True
 
@@ -119,6 +137,11 @@ class Settings:
             access_token_ttl=_read_int(env, "ACCESS_TOKEN_TTL", 86400, 60),
             authorization_code_ttl=_read_int(env, "AUTHORIZATION_CODE_TTL", 600, 10, maximum=600),
             test_token_ttl=_read_int(env, "TEST_TOKEN_TTL", 86400, 60),
+            refresh_token_max_age=_read_int(env, "REFRESH_TOKEN_MAX_AGE", 365 * 86400, 3600),
+            oauth_rate_limit_per_app=_read_rule(env, "OAUTH_RATE_LIMIT_PER_APP", "120/minute"),
+            oauth_rate_limit_per_ip=_read_rule(env, "OAUTH_RATE_LIMIT_PER_IP", "300/minute"),
+            sign_in_rate_limit_per_ip=_read_rule(env, "SIGN_IN_RATE_LIMIT_PER_IP", "30/minute"),
+            sign_in_rate_limit_per_email=_read_rule(env, "SIGN_IN_RATE_LIMIT_PER_EMAIL", "10/minute"),
             log_level=log_level,
             session_cookie_secure=not insecure_http,
         )

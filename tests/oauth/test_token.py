@@ -97,12 +97,22 @@ def test_exchange_query_string_empty_body(client: TestClient, factory: Factory) 
     code = _code(client, nation, user, app)
 
     response = client.post(
-        f"{nation.prefix}/oauth/token",
+        f"https://testserver{nation.prefix}/oauth/token",
         params=exchange_params(app, code),
         headers={"Content-Type": "application/json"},
     )
 
     assert response.status_code == 200, response.text
+
+
+def test_query_credentials_need_https(client: TestClient, factory: Factory) -> None:
+    nation, user, app = _setup(factory)
+    code = _code(client, nation, user, app)
+
+    response = client.post(f"{nation.prefix}/oauth/token", params=exchange_params(app, code))
+
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_request"
 
 
 def test_wrong_client_secret(client: TestClient, factory: Factory) -> None:

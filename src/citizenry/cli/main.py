@@ -195,7 +195,7 @@ def app_group() -> None:
 def app_create(slug: str, name: str, redirect_uris: tuple[str, ...]) -> None:
     """Register an app and print its Client ID (Uid) and Client Secret, shown only this once."""
 
-    def create(session: Any) -> tuple[str, str]:
+    def create(session: Any) -> tuple[str, str | None]:
         registered, secret = register_app(
             session,
             nation=_require_nation(session, slug),

@@ -13,6 +13,7 @@ from authlib.oauth2.rfc6749.util import list_to_scope, scope_to_list
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from citizenry import audit
 from citizenry.oauth.digests import digest, new_hex_token
 from citizenry.store.models import App, Nation, RedirectUri
 
@@ -90,8 +91,12 @@ class OAuthClient(ClientMixin):  # type: ignore[misc]
     app_id: int
     client_id: str
     name: str
-    secret_digest: bytes
+    #: None for a public app.
+    secret_digest: bytes | None
     redirect_uris: tuple[str, ...]
+    legacy_tokens: bool = False
+    allow_plain_pkce: bool = False
+    strict_profile: bool = False
 
     @classmethod
     def from_app(cls, app: App) -> OAuthClient:
@@ -101,7 +106,14 @@ class OAuthClient(ClientMixin):  # type: ignore[misc]
             name=app.name,
             secret_digest=app.client_secret_digest,
             redirect_uris=tuple(r.uri for r in app.redirect_uris),
+            legacy_tokens=app.legacy_tokens,
+            allow_plain_pkce=app.allow_plain_pkce,
+            strict_profile=app.strict_profile,
         )
+
+    @property
+    def is_public(self) -> bool:
+        return self.secret_digest is None
 
     def get_client_id(self) -> str:
         return self.client_id
@@ -126,10 +138,16 @@ class OAuthClient(ClientMixin):  # type: ignore[misc]
         return any(_without_port(registered) == requested for registered in self.redirect_uris)
 
     def check_client_secret(self, client_secret: str) -> bool:
-        return bool(client_secret) and hmac.compare_digest(digest(client_secret), self.secret_digest)
+        # A blank secret never authenticates, and neither does anything for a public app.
+        if not client_secret or self.secret_digest is None:
+            return False
+        return hmac.compare_digest(digest(client_secret), self.secret_digest)
 
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
-        # Every app is confidential: it authenticates with its secret, in the body or by Basic.
+        # A confidential app authenticates with its secret, in the body or by Basic; a public
+        # app only identifies itself, and may not introspect tokens.
+        if self.is_public:
+            return method == "none" and endpoint != "introspection"
         return method in {"client_secret_basic", "client_secret_post"}
 
     def check_response_type(self, response_type: str) -> bool:
@@ -146,13 +164,7 @@ def find_client(session: Session, client_id: str) -> OAuthClient | None:
     return OAuthClient.from_app(app) if app else None
 
 
-def register_app(session: Session, *, nation: Nation, name: str, redirect_uris: list[str]) -> tuple[App, str]:
-    """Register an app owned by ``nation``. Return it with its client secret, which is not stored."""
-    name = name.strip()
-    if not name:
-        raise InvalidApp("the app needs a name")
-    if len(name) > 255:
-        raise InvalidApp("the app name is longer than 255 characters")
+def _validated_uris(redirect_uris: list[str]) -> list[str]:
     uris = list(dict.fromkeys(u.strip() for u in redirect_uris if u.strip()))
     if not uris:
         raise InvalidApp("the app needs at least one OAuth callback URL")
@@ -160,19 +172,123 @@ def register_app(session: Session, *, nation: Nation, name: str, redirect_uris: 
         raise InvalidApp(f"an app may have at most {MAX_REDIRECT_URIS} callback URLs")
     for uri in uris:
         validate_redirect_uri(uri)
+    return uris
 
-    secret = new_hex_token()
+
+def _validated_name(name: str) -> str:
+    name = name.strip()
+    if not name:
+        raise InvalidApp("the app needs a name")
+    if len(name) > 255:
+        raise InvalidApp("the app name is longer than 255 characters")
+    return name
+
+
+@dataclass(frozen=True)
+class AppOptions:
+    """The token and PKCE behaviour an app's developer chooses."""
+
+    legacy_tokens: bool = False
+    allow_plain_pkce: bool = False
+    strict_profile: bool = False
+
+
+def register_app(
+    session: Session,
+    *,
+    nation: Nation,
+    name: str,
+    redirect_uris: list[str],
+    public: bool = False,
+    options: AppOptions | None = None,
+    actor_user_id: int | None = None,
+) -> tuple[App, str | None]:
+    """Register an app owned by ``nation``. Return it with its client secret, which is not stored.
+
+    A public app gets no secret (None) and must use PKCE.
+    """
+    options = options or AppOptions()
+    name = _validated_name(name)
+    uris = _validated_uris(redirect_uris)
+    secret = None if public else new_hex_token()
     app = App(
         nation_id=nation.id,
         name=name,
         client_id=new_hex_token(),
-        client_secret_digest=digest(secret),
+        client_secret_digest=digest(secret) if secret else None,
+        legacy_tokens=options.legacy_tokens,
+        allow_plain_pkce=options.allow_plain_pkce,
+        strict_profile=options.strict_profile,
         redirect_uris=[RedirectUri(uri=u) for u in uris],
     )
     session.add(app)
     session.flush()
-    logger.info("registered app id=%s client_id=%s on nation id=%s", app.id, app.client_id, nation.id)
+    audit.record(
+        session,
+        nation_id=nation.id,
+        kind="app.registered",
+        actor_user_id=actor_user_id,
+        app_id=app.id,
+        name=name,
+        client_id=app.client_id,
+        public=public,
+    )
     return app, secret
+
+
+def update_app(
+    session: Session,
+    app: App,
+    *,
+    name: str,
+    redirect_uris: list[str],
+    options: AppOptions,
+    actor_user_id: int | None = None,
+) -> App:
+    app.name = _validated_name(name)
+    uris = _validated_uris(redirect_uris)
+    kept = {r.uri: r for r in app.redirect_uris}
+    app.redirect_uris = [kept.get(u) or RedirectUri(uri=u) for u in uris]
+    app.legacy_tokens = options.legacy_tokens
+    app.allow_plain_pkce = options.allow_plain_pkce
+    app.strict_profile = options.strict_profile
+    session.flush()
+    audit.record(
+        session, nation_id=app.nation_id, kind="app.updated", actor_user_id=actor_user_id, app_id=app.id
+    )
+    return app
+
+
+def regenerate_secret(session: Session, app: App, *, actor_user_id: int | None = None) -> str:
+    """Give a confidential app a new secret; the old one stops working at once."""
+    if app.is_public:
+        raise InvalidApp("a public app has no secret")
+    secret = new_hex_token()
+    app.client_secret_digest = digest(secret)
+    session.flush()
+    audit.record(
+        session,
+        nation_id=app.nation_id,
+        kind="app.secret_regenerated",
+        actor_user_id=actor_user_id,
+        app_id=app.id,
+    )
+    return secret
+
+
+def delete_app(session: Session, app: App, *, actor_user_id: int | None = None) -> None:
+    """Delete an app with its codes and tokens on every nation."""
+    audit.record(
+        session,
+        nation_id=app.nation_id,
+        kind="app.deleted",
+        actor_user_id=actor_user_id,
+        app_id=None,
+        name=app.name,
+        client_id=app.client_id,
+    )
+    session.delete(app)
+    session.flush()
 
 
 def list_apps(session: Session, nation: Nation) -> list[App]:

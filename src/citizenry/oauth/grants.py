@@ -8,8 +8,10 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from authlib.oauth2.rfc6749 import AuthorizationCodeMixin, TokenMixin, grants
+from authlib.oauth2.rfc6749.errors import InvalidRequestError
 from sqlalchemy import select, update
 
+from citizenry import audit
 from citizenry.oauth.digests import digest, new_code
 from citizenry.oauth.families import revoke_family
 from citizenry.store.models import (
@@ -26,7 +28,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
 
 
 @dataclass(frozen=True)
@@ -51,12 +53,14 @@ class RedeemedCode(AuthorizationCodeMixin):  # type: ignore[misc]
 class PresentedRefreshToken(TokenMixin):  # type: ignore[misc]
     """A refresh token that this request has just claimed for rotation."""
 
-    id: int
+    #: None when a legacy access token is being migrated.
+    id: int | None
     authorization_id: int
     app_id: int
     access_token_id: int
     user_id: int
     scope: str
+    migrated: bool = False
 
     def check_client(self, client: Any) -> bool:
         return bool(client.app_id == self.app_id)
@@ -77,6 +81,24 @@ class PresentedRefreshToken(TokenMixin):  # type: ignore[misc]
 class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
     TOKEN_ENDPOINT_AUTH_METHODS = CLIENT_AUTH_METHODS
     server: NationAuthorizationServer
+
+    @staticmethod
+    def validate_authorization_redirect_uri(request: Any, client: Any) -> str:
+        """Check the redirect URI exactly, without echoing it: Authlib's message would quote it,
+        and a URI with characters RFC 6749 forbids in an error description would fail there."""
+        redirect_uri = request.payload.redirect_uri
+        if redirect_uri:
+            if not client.check_redirect_uri(redirect_uri):
+                raise InvalidRequestError(
+                    "The redirect_uri does not match a callback URL registered for this app."
+                )
+            return str(redirect_uri)
+        default = client.get_default_redirect_uri()
+        if not default:
+            raise InvalidRequestError(
+                "Missing 'redirect_uri': this app has several callback URLs, so the request must name one."
+            )
+        return str(default)
 
     def generate_authorization_code(self) -> str:
         return new_code()
@@ -142,6 +164,14 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[mis
         if claimed.rowcount != 1:  # type: ignore[attr-defined]
             # RFC 6749 section 4.1.2: a reused code revokes what the first redemption issued.
             revoke_family(session, row.authorization_id, now, reason="authorization code reused")
+            audit.record(
+                session,
+                nation_id=server.nation.id,
+                kind="token.reuse_detected",
+                app_id=row.app_id,
+                authorization_id=row.authorization_id,
+                credential="authorization_code",
+            )
             return None
 
         authorization = session.get(Authorization, row.authorization_id)
@@ -176,16 +206,21 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
         return self.authenticated_client
 
     def authenticate_refresh_token(self, refresh_token: str) -> PresentedRefreshToken | None:
+        """Claim the refresh token for rotation, or a legacy access token for its one migration."""
         server = self.server
         session = server.session
+        token_digest = digest(refresh_token)
+        app_id = self.authenticated_client.app_id
         row = session.scalar(
             select(RefreshToken).where(
-                RefreshToken.token_digest == digest(refresh_token),
+                RefreshToken.token_digest == token_digest,
                 RefreshToken.nation_id == server.nation.id,
-                RefreshToken.app_id == self.authenticated_client.app_id,
+                RefreshToken.app_id == app_id,
             )
         )
-        if row is None or row.revoked_at is not None:
+        if row is None:
+            return self._claim_legacy_access_token(token_digest, app_id)
+        if row.revoked_at is not None:
             return None
         now = utcnow()
         claimed = session.execute(
@@ -196,17 +231,58 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
         if claimed.rowcount != 1:  # type: ignore[attr-defined]
             # RFC 9700 section 4.14.2: a rotated refresh token presented again revokes its family.
             revoke_family(session, row.authorization_id, now, reason="refresh token reused")
+            audit.record(
+                session,
+                nation_id=server.nation.id,
+                kind="token.reuse_detected",
+                app_id=app_id,
+                authorization_id=row.authorization_id,
+                credential="refresh_token",
+            )
             return None
-        authorization = session.get(Authorization, row.authorization_id)
+        return self._live_credential(row.id, row.authorization_id, row.access_token_id, migrated=False)
+
+    def _claim_legacy_access_token(self, token_digest: bytes, app_id: int) -> PresentedRefreshToken | None:
+        """Accept a never-expiring access token once as a refresh token, revoking it."""
+        session = self.server.session
+        access = session.scalar(
+            select(AccessToken).where(
+                AccessToken.token_digest == token_digest,
+                AccessToken.nation_id == self.server.nation.id,
+                AccessToken.app_id == app_id,
+                AccessToken.expires_at.is_(None),
+            )
+        )
+        if access is None:
+            return None
+        claimed = session.execute(
+            update(AccessToken)
+            .where(AccessToken.id == access.id, AccessToken.revoked_at.is_(None))
+            .values(revoked_at=utcnow())
+        )
+        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+            return None
+        return self._live_credential(None, access.authorization_id, access.id, migrated=True)
+
+    def _live_credential(
+        self, refresh_id: int | None, authorization_id: int, access_token_id: int, *, migrated: bool
+    ) -> PresentedRefreshToken | None:
+        server = self.server
+        authorization = server.session.get(Authorization, authorization_id)
         if authorization is None or authorization.revoked_at is not None:
             return None
+        max_age = timedelta(seconds=server.settings.refresh_token_max_age)
+        if authorization.created_at + max_age <= utcnow():
+            logger.info("rejected refresh of authorization id=%s past its maximum age", authorization_id)
+            return None
         return PresentedRefreshToken(
-            id=row.id,
-            authorization_id=row.authorization_id,
-            app_id=row.app_id,
-            access_token_id=row.access_token_id,
+            id=refresh_id,
+            authorization_id=authorization_id,
+            app_id=authorization.app_id,
+            access_token_id=access_token_id,
             user_id=authorization.user_id,
             scope=authorization.scope,
+            migrated=migrated,
         )
 
     def authenticate_user(self, refresh_token: PresentedRefreshToken) -> User | None:

@@ -49,11 +49,21 @@ class PairsPayload(OAuth2Payload):  # type: ignore[misc]
 class StarletteOAuth2Request(OAuth2Request):  # type: ignore[misc]
     """An ``OAuth2Request`` built from already-read parameters; it does no I/O of its own."""
 
-    def __init__(self, method: str, uri: str, headers: dict[str, str], query: Pairs, body: Pairs):
+    def __init__(
+        self,
+        method: str,
+        uri: str,
+        headers: dict[str, str],
+        query: Pairs,
+        body: Pairs,
+        encoding: str = "form",
+    ):
         super().__init__(method, uri, headers=headers)
         self._args = PairsPayload(query).data
         self._form = PairsPayload(body).data
         self.payload = PairsPayload(query + body)
+        #: Where a token request's parameters came from: "form", "json", "query" or "none".
+        self.encoding = encoding
 
     @property
     def args(self) -> dict[str, str]:
@@ -102,9 +112,25 @@ class _CaseInsensitiveDict(dict[str, str]):
         return isinstance(key, str) and super().__contains__(key.lower())
 
 
+#: Parameters whose values are protocol words: printable ASCII without spaces (RFC 6749 appendix A).
+WORD_PARAMETERS = frozenset({"response_type", "grant_type", "code_challenge_method", "token_type_hint"})
+
+
+def validate_parameters(pairs: Pairs) -> None:
+    """Reject array- or hash-shaped names (``scope[a]=b``) and protocol words with odd characters."""
+    for key, value in pairs:
+        if "[" in key or "]" in key:
+            raise InvalidRequestError(
+                f"Parameter '{_ascii(key)}' is not an OAuth parameter; send plain names."
+            )
+        if key in WORD_PARAMETERS and not all(0x21 <= ord(ch) <= 0x7E for ch in value):
+            raise InvalidRequestError(f"Parameter '{key}' has an invalid value.")
+
+
 def authorization_request(request: Request, query: Pairs | None = None) -> StarletteOAuth2Request:
     """Build the request for the authorization endpoint from ``query`` (the URL's by default)."""
     pairs = list(request.query_params.multi_items()) if query is None else query
+    validate_parameters(pairs)
     return StarletteOAuth2Request("GET", str(request.url), _headers(request), pairs, [])
 
 
@@ -143,14 +169,17 @@ async def token_request(request: Request) -> StarletteOAuth2Request:
     query = list(request.query_params.multi_items())
     media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
 
+    encoding = media_type_encoding = "none"
     if not raw.strip():
         body: Pairs = []
     elif media_type == "application/x-www-form-urlencoded":
+        media_type_encoding = "form"
         try:
             body = _form_pairs(await request.form())
         except UnicodeDecodeError:
             raise InvalidRequestError("The form body is not valid UTF-8.") from None
     elif media_type == "application/json":
+        media_type_encoding = "json"
         body = _json_pairs(raw)
     else:
         raise InvalidRequestError(
@@ -159,8 +188,13 @@ async def token_request(request: Request) -> StarletteOAuth2Request:
 
     # Parameters come from the body, or from the query string when the body is empty, never both.
     params = body if body else query
+    if body:
+        encoding = media_type_encoding
+    elif query:
+        encoding = "query"
+    validate_parameters(params)
     names = [key for key, _ in params]
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
         raise InvalidRequestError(f"Repeated parameter '{_ascii(repeated[0])}'.")
-    return StarletteOAuth2Request("POST", str(request.url), _headers(request), [], params)
+    return StarletteOAuth2Request("POST", str(request.url), _headers(request), [], params, encoding)

@@ -7,13 +7,21 @@ from datetime import timedelta
 from typing import Any
 
 from authlib.oauth2.rfc6749 import AuthorizationServer
-from authlib.oauth2.rfc7636 import CodeChallenge
+from authlib.oauth2.rfc6749.errors import OAuth2Error
 from authlib.oauth2.rfc9207 import IssuerParameter
 from sqlalchemy.orm import Session
 
+from citizenry import audit
 from citizenry.oauth.apps import OAuthClient, find_client
+from citizenry.oauth.client_auth import (
+    authenticate_client_secret_basic,
+    basic_client_id,
+    validate_single_client,
+)
 from citizenry.oauth.digests import digest, new_hex_token
+from citizenry.oauth.endpoints import NationIntrospectionEndpoint, NationRevocationEndpoint
 from citizenry.oauth.grants import AuthorizationCodeGrant, RefreshTokenGrant
+from citizenry.oauth.profiles import PkcePolicy, is_strict, validate_token_request_encoding
 from citizenry.oauth.requests import OAuthResponse, StarletteOAuth2Request
 from citizenry.settings import Settings
 from citizenry.store.models import AccessToken, Nation, RefreshToken
@@ -45,8 +53,11 @@ class NationAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         self.nation = nation
         self.settings = settings
         self.issuer = issuer
-        self.register_grant(AuthorizationCodeGrant, [CodeChallenge(required=True)])
+        self.register_grant(AuthorizationCodeGrant, [PkcePolicy(required=True)])
         self.register_grant(RefreshTokenGrant)
+        self.register_endpoint(NationRevocationEndpoint)
+        self.register_endpoint(NationIntrospectionEndpoint)
+        self.register_client_auth_method("client_secret_basic", authenticate_client_secret_basic)
         self.register_token_generator("default", self.generate_bearer_token)
         self.issuer_parameter = NationIssuer(issuer)
         self.register_extension(self.issuer_parameter)
@@ -56,6 +67,31 @@ class NationAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
 
     def create_oauth2_request(self, request: StarletteOAuth2Request) -> StarletteOAuth2Request:
         return request
+
+    def requesting_client(self, request: StarletteOAuth2Request) -> OAuthClient | None:
+        """Return the client a token endpoint request names, before it is authenticated."""
+        client_id = basic_client_id(request) or request.form.get("client_id")
+        return self.query_client(client_id) if client_id else None
+
+    def validate_request_form(self, request: StarletteOAuth2Request) -> None:
+        """Check the encoding for the profile in force, and that one client is named."""
+        validate_token_request_encoding(
+            request, strict=is_strict(self.nation, self.requesting_client(request))
+        )
+        validate_single_client(request)
+
+    def checked_response(self, request: StarletteOAuth2Request, endpoint: str | None = None) -> OAuthResponse:
+        """Answer a token request (``endpoint`` None), a revocation or an introspection."""
+        try:
+            self.validate_request_form(request)
+        except OAuth2Error as error:
+            response: OAuthResponse = self.handle_error_response(request, error)
+            return response
+        if endpoint is None:
+            response = self.create_token_response(request)
+        else:
+            response = self.create_endpoint_response(endpoint, request)
+        return response
 
     def handle_response(self, status: int, body: Any, headers: Any) -> OAuthResponse:
         response = OAuthResponse(status=status, body=body, headers=list(headers))
@@ -90,8 +126,12 @@ class NationAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
             "token_type": "bearer",
             "scope": scope or "",
             "created_at": int(utcnow().timestamp()),
-            "expires_in": expires_in or self.settings.access_token_ttl,
         }
+        if grant_type == "authorization_code" and client.legacy_tokens:
+            # A legacy token never expires and has no refresh token, as NationBuilder's older
+            # apps had; the response has no expires_in either.
+            return token
+        token["expires_in"] = expires_in or self.settings.access_token_ttl
         if include_refresh_token:
             token["refresh_token"] = new_hex_token()
         return token
@@ -100,6 +140,7 @@ class NationAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         credential = request.authorization_code or request.refresh_token
         authorization_id = credential.authorization_id
         created = utcnow()
+        expires_in = token.get("expires_in")
         access = AccessToken(
             authorization_id=authorization_id,
             nation_id=self.nation.id,
@@ -108,7 +149,7 @@ class NationAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
             token_digest=digest(token["access_token"]),
             scope=token["scope"],
             created_at=created,
-            expires_at=created + timedelta(seconds=token["expires_in"]),
+            expires_at=created + timedelta(seconds=expires_in) if expires_in else None,
         )
         self.session.add(access)
         self.session.flush()
@@ -124,10 +165,19 @@ class NationAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
                 )
             )
             self.session.flush()
-        logger.info(
-            "issued access token id=%s for authorization id=%s app id=%s nation id=%s",
-            access.id,
-            authorization_id,
-            request.client.app_id,
-            self.nation.id,
+        if request.refresh_token is None:
+            kind = "token.issued"
+        elif request.refresh_token.migrated:
+            kind = "token.migrated"
+        else:
+            kind = "token.refreshed"
+        audit.record(
+            self.session,
+            nation_id=self.nation.id,
+            kind=kind,
+            actor_user_id=request.user.id,
+            app_id=request.client.app_id,
+            authorization_id=authorization_id,
+            access_token_id=access.id,
+            legacy=expires_in is None,
         )

@@ -11,13 +11,14 @@ from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from citizenry.context import app_database, app_settings, nation_route
+from citizenry.context import app_database, app_rate_limits, app_settings, nation_route
 from citizenry.oauth.apps import InvalidApp, find_app, list_apps, register_app
 from citizenry.oauth.test_tokens import create_test_token, list_test_tokens
 from citizenry.panel.access import Member, load_member, require_developer_tools
 from citizenry.panel.forms import checked_form, form_field
-from citizenry.panel.pages import PanelError, path_for, redirect, render
+from citizenry.panel.pages import PanelError, path_for, redirect, render, render_error
 from citizenry.panel.session import safe_next_path, sign_in, sign_out, signed_in_user_id
+from citizenry.ratelimit import RateLimited
 from citizenry.store.models import App, TestToken
 from citizenry.tenancy.nations import load_nation
 from citizenry.tenancy.resolve import NationRoute
@@ -46,6 +47,18 @@ async def login(request: Request) -> Response:
     email = form_field(form, "email")
     password = form_field(form, "password")
     next_path = safe_next_path(form_field(form, "next"), path_for(request, "/admin"))
+    ip = request.client.host if request.client else "unknown"
+    try:
+        await app_rate_limits(request).check_sign_in(email, ip)
+    except RateLimited as error:
+        page = PanelError(
+            status=429,
+            title="Too many sign-in attempts",
+            message=f"Wait {error.retry_after} seconds, then try again.",
+        )
+        response = render_error(request, page)
+        response.headers["Retry-After"] = str(error.retry_after)
+        return response
 
     def check(session: Session) -> tuple[Any, int | None]:
         nation = load_nation(session, nation_route(request))

@@ -18,6 +18,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
+    true,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -52,6 +54,12 @@ def _created_at() -> Mapped[datetime]:
     return mapped_column(UTCDateTime(), nullable=False, default=utcnow)
 
 
+def _flag(*, default: bool) -> Mapped[bool]:
+    return mapped_column(
+        Boolean, nullable=False, default=default, server_default=true() if default else false()
+    )
+
+
 def _nation_id() -> Mapped[int]:
     return mapped_column(ForeignKey("nations.id", ondelete="CASCADE"), nullable=False)
 
@@ -64,6 +72,10 @@ class Nation(Base):
     slug: Mapped[str] = mapped_column(String(63), nullable=False, unique=True)
     name: Mapped[str] = mapped_column(String(255), nullable=False)
     plan: Mapped[str] = mapped_column(String(20), nullable=False, default="starter")
+    #: The strict OAuth profile (OAuth 2.1-like) for every app on this nation.
+    strict_profile: Mapped[bool] = _flag(default=False)
+    #: A nation a certified developer created for testing apps.
+    is_sandbox: Mapped[bool] = _flag(default=False)
     created_at: Mapped[datetime] = _created_at()
 
 
@@ -96,6 +108,24 @@ class Membership(Base):
     created_at: Mapped[datetime] = _created_at()
 
 
+class PermissionSet(Base):
+    """The switches of one permission level in one nation. Missing rows take the defaults."""
+
+    __tablename__ = "permission_sets"
+    __table_args__ = (
+        UniqueConstraint("nation_id", "level"),
+        CheckConstraint(f"level IN {PERMISSION_LEVELS!r}", name="level"),
+    )
+
+    id: Mapped[int] = _id()
+    nation_id: Mapped[int] = _nation_id()
+    level: Mapped[str] = mapped_column(String(20), nullable=False)
+    #: Members at this level may use the API, with test tokens or through apps.
+    api: Mapped[bool] = _flag(default=True)
+    #: Members at this level may authorize apps on the nation.
+    sign_into_apps: Mapped[bool] = _flag(default=False)
+
+
 class App(Base):
     """An OAuth client, registered by a developer on their own nation and authorizable on any nation."""
 
@@ -105,8 +135,19 @@ class App(Base):
     nation_id: Mapped[int] = _nation_id()
     name: Mapped[str] = mapped_column(String(255), nullable=False)
     client_id: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
-    client_secret_digest: Mapped[bytes] = mapped_column(DigestType, nullable=False)
+    #: NULL for a public app, which has no secret and must use PKCE.
+    client_secret_digest: Mapped[bytes | None] = mapped_column(DigestType)
+    #: Issue tokens that never expire and come without a refresh token, as older apps had.
+    legacy_tokens: Mapped[bool] = _flag(default=False)
+    #: Accept the PKCE method "plain" besides S256 (never in the strict profile).
+    allow_plain_pkce: Mapped[bool] = _flag(default=False)
+    #: The strict OAuth profile for this app, whatever its nation's setting.
+    strict_profile: Mapped[bool] = _flag(default=False)
     created_at: Mapped[datetime] = _created_at()
+
+    @property
+    def is_public(self) -> bool:
+        return self.client_secret_digest is None
 
     redirect_uris: Mapped[list[RedirectUri]] = relationship(
         order_by="RedirectUri.id", cascade="all, delete-orphan", lazy="selectin"
@@ -309,4 +350,20 @@ class Tagging(Base):
     id: Mapped[int] = _id()
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), nullable=False)
     tag_id: Mapped[int] = mapped_column(ForeignKey("tags.id", ondelete="CASCADE"), nullable=False)
+    created_at: Mapped[datetime] = _created_at()
+
+
+class AuditEvent(Base):
+    """Something that happened to an app, a secret, an authorization or a token on a nation."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_nation_id_id", "nation_id", "id"),)
+
+    id: Mapped[int] = _id()
+    nation_id: Mapped[int] = _nation_id()
+    kind: Mapped[str] = mapped_column(String(50), nullable=False)
+    actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    app_id: Mapped[int | None] = mapped_column(ForeignKey("apps.id", ondelete="SET NULL"))
+    #: Ids and names only; never a secret, code or token.
+    detail: Mapped[dict[str, Any]] = mapped_column(JsonType, nullable=False, default=dict)
     created_at: Mapped[datetime] = _created_at()

@@ -1,4 +1,4 @@
-"""The authorization endpoint with its consent page, and the token endpoint."""
+"""The authorization endpoint and its consent page."""
 
 from __future__ import annotations
 
@@ -7,19 +7,19 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from authlib.oauth2.rfc6749.errors import InvalidRequestError, OAuth2Error
+from authlib.oauth2.rfc6749.errors import OAuth2Error
 from fastapi import APIRouter
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from citizenry.context import app_database, app_settings, nation_route
+from citizenry import audit
+from citizenry.context import app_database, app_settings, nation_issuer, nation_route
 from citizenry.oauth.requests import (
     OAuthResponse,
     StarletteOAuth2Request,
     authorization_request,
-    token_request,
 )
 from citizenry.oauth.server import NationAuthorizationServer
 from citizenry.panel.access import Member, load_member
@@ -28,6 +28,7 @@ from citizenry.panel.pages import PanelError, render
 from citizenry.panel.session import csrf_token, signed_in_user_id
 from citizenry.settings import Settings
 from citizenry.tenancy.nations import load_nation
+from citizenry.tenancy.permissions import permissions_for
 from citizenry.tenancy.resolve import NationRoute
 
 logger = logging.getLogger(__name__)
@@ -36,14 +37,6 @@ router = APIRouter(include_in_schema=False)
 
 #: Seconds a consent page stays valid: as long as the authorization code it would issue.
 CONSENT_MAX_AGE = 600
-
-#: Headers on every token endpoint response (RFC 6749 section 5.1).
-NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
-
-
-def issuer_for(request: Request) -> str:
-    """Return the nation's issuer identifier: its base URL, with any ``/n/{slug}`` prefix."""
-    return f"{request.url.scheme}://{request.url.netloc}{request.scope.get('root_path', '')}"
 
 
 def _handle_serializer(request: Request) -> URLSafeTimedSerializer:
@@ -80,14 +73,15 @@ class Consent:
     redirect_uri: str
 
 
-def _require_authorizing_admin(member: Member) -> None:
-    if not member.is_admin:
+def _require_sign_into_apps(session: Session, member: Member) -> None:
+    level = member.membership.permission_level
+    if not permissions_for(session, member.nation.id, level).sign_into_apps:
         raise PanelError(
             status=403,
-            title="Only admins can authorize apps",
-            message=f"Your permission level in {member.nation.name} is {member.membership.permission_level}, "
-            "and only the nation's admins can give an app access to it. Ask an admin of the nation "
-            "to authorize the app.",
+            title="You cannot authorize apps",
+            message=f"Your permission level in {member.nation.name} is {level}, and that level may not "
+            "sign into apps, so you cannot give an app access to the nation. Ask an admin of the "
+            "nation to authorize the app, or to turn on 'Sign into apps' for your permission level.",
         )
 
 
@@ -115,12 +109,21 @@ def _validated_grant(
     return server, grant
 
 
+def _parsed_authorization_request(
+    request: Request, query: list[tuple[str, str]] | None = None
+) -> StarletteOAuth2Request:
+    try:
+        return authorization_request(request, query)
+    except OAuth2Error as error:
+        raise _error_page(error) from None
+
+
 @router.get("/oauth/authorize")
 async def authorize(request: Request) -> Response:
-    oauth_request = authorization_request(request)
+    oauth_request = _parsed_authorization_request(request)
     settings = app_settings(request)
     user_id = signed_in_user_id(request)
-    issuer = issuer_for(request)
+    issuer = nation_issuer(request)
 
     def prepare(session: Session) -> Consent | OAuthResponse:
         outcome = _validated_grant(session, nation_route(request), oauth_request, settings, issuer)
@@ -128,7 +131,7 @@ async def authorize(request: Request) -> Response:
             return outcome
         _, grant = outcome
         member = load_member(session, nation_route(request), user_id)
-        _require_authorizing_admin(member)
+        _require_sign_into_apps(session, member)
         return Consent(member=member, app_name=grant.client.name, redirect_uri=grant.redirect_uri)
 
     outcome = await app_database(request).run(prepare)
@@ -176,7 +179,7 @@ async def decide(request: Request) -> Response:
     )
     settings = app_settings(request)
     user_id = signed_in_user_id(request)
-    issuer = issuer_for(request)
+    issuer = nation_issuer(request)
 
     def respond(session: Session) -> OAuthResponse:
         outcome = _validated_grant(session, nation_route(request), oauth_request, settings, issuer)
@@ -184,48 +187,18 @@ async def decide(request: Request) -> Response:
             return outcome
         server, grant = outcome
         member = load_member(session, nation_route(request), user_id)
-        _require_authorizing_admin(member)
+        _require_sign_into_apps(session, member)
         grant_user = member.user if decision == "authorize" else None
         response: OAuthResponse = server.create_authorization_response(
             oauth_request, grant_user=grant_user, grant=grant
         )
-        logger.info(
-            "user id=%s %s app id=%s on nation id=%s",
-            member.user.id,
-            "authorized" if grant_user else "denied",
-            grant.client.app_id,
-            member.nation.id,
+        audit.record(
+            session,
+            nation_id=member.nation.id,
+            kind="authorization.granted" if grant_user else "authorization.denied",
+            actor_user_id=member.user.id,
+            app_id=grant.client.app_id,
         )
         return response
 
     return _to_response(await app_database(request).run(respond))
-
-
-@router.post("/oauth/token")
-async def token(request: Request) -> Response:
-    try:
-        oauth_request = await token_request(request)
-        if not oauth_request.payload.grant_type:
-            raise InvalidRequestError("Missing 'grant_type' in request.")
-    except OAuth2Error as error:
-        status, body, headers = error()
-        logger.info("token request rejected: %s %s", status, body.get("error"))
-        return JSONResponse(body, status_code=status, headers={**dict(headers), **NO_STORE})
-    settings = app_settings(request)
-    issuer = issuer_for(request)
-
-    def exchange(session: Session) -> OAuthResponse:
-        nation = load_nation(session, nation_route(request))
-        server = NationAuthorizationServer(session, nation, settings, issuer)
-        response: OAuthResponse = server.create_token_response(oauth_request)
-        return response
-
-    result = await app_database(request).run(exchange)
-    if result.status >= 400:
-        logger.info(
-            "token request rejected: %s %s client_id=%r",
-            result.status,
-            result.body.get("error"),
-            oauth_request.payload.client_id,
-        )
-    return JSONResponse(result.body, status_code=result.status, headers={**dict(result.headers), **NO_STORE})

@@ -1,0 +1,60 @@
+"""The audit log: one row per change to an app, a secret, an authorization or a token."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from citizenry.store.models import AuditEvent
+
+logger = logging.getLogger(__name__)
+
+#: Every kind of event, grouped by what it is about.
+KINDS = (
+    "app.registered",
+    "app.updated",
+    "app.deleted",
+    "app.secret_regenerated",
+    "authorization.granted",
+    "authorization.denied",
+    "authorization.revoked",
+    "token.issued",
+    "token.refreshed",
+    "token.migrated",
+    "token.revoked",
+    "token.reuse_detected",
+    "test_token.created",
+    "test_token.revoked",
+)
+
+
+def record(
+    session: Session,
+    *,
+    nation_id: int,
+    kind: str,
+    actor_user_id: int | None = None,
+    app_id: int | None = None,
+    **detail: Any,
+) -> None:
+    """Add an event to the nation's audit log. ``detail`` holds ids and names, never a secret."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown audit event kind {kind!r}")
+    session.add(
+        AuditEvent(nation_id=nation_id, kind=kind, actor_user_id=actor_user_id, app_id=app_id, detail=detail)
+    )
+    logger.info(
+        "audit %s nation id=%s app id=%s user id=%s %s", kind, nation_id, app_id, actor_user_id, detail
+    )
+
+
+def list_events(
+    session: Session, nation_id: int, *, kind_prefix: str = "", limit: int = 200
+) -> list[AuditEvent]:
+    query = select(AuditEvent).where(AuditEvent.nation_id == nation_id)
+    if kind_prefix:
+        query = query.where(AuditEvent.kind.startswith(kind_prefix, autoescape=True))
+    return list(session.scalars(query.order_by(AuditEvent.id.desc()).limit(limit)))

@@ -1,0 +1,57 @@
+"""The compatible and strict OAuth profiles.
+
+The compatible profile (the default) keeps what NationBuilder's clients rely on: JSON and
+query-string token requests, optional PKCE for confidential apps, ``?access_token=`` on the API,
+and 401 for a token whose owner lacks the permission. The strict profile, switched on for a
+nation or an app, follows OAuth 2.1: form bodies only, PKCE with S256 for every app, bearer
+tokens in the header only, and 403 ``insufficient_scope``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from authlib.oauth2.rfc6749.errors import InvalidRequestError
+from authlib.oauth2.rfc7636 import CodeChallenge
+
+from citizenry.oauth.apps import OAuthClient, is_loopback_host
+from citizenry.store.models import Nation
+
+
+def is_strict(nation: Nation, client: OAuthClient | None) -> bool:
+    return nation.strict_profile or (client is not None and client.strict_profile)
+
+
+def validate_token_request_encoding(request: Any, *, strict: bool) -> None:
+    """Check where a token, revocation or introspection request put its parameters."""
+    if strict and request.encoding != "form":
+        raise InvalidRequestError("Send the parameters as an application/x-www-form-urlencoded body.")
+    if request.encoding == "query" and "client_secret" in request.form:
+        parts = urlsplit(request.uri)
+        if parts.scheme != "https" and not is_loopback_host(parts.hostname):
+            raise InvalidRequestError("Client credentials in the query string are accepted only over https.")
+
+
+class PkcePolicy(CodeChallenge):  # type: ignore[misc]
+    """Authlib's PKCE (RFC 7636) with Citizenry's rules on top.
+
+    A challenge is required for public apps and in the strict profile. The method ``plain``
+    (also what a missing method means) is accepted only for apps that allow it, and never in the
+    strict profile. Authlib checks the verifier and refuses a verifier for a code issued without
+    a challenge (RFC 9700 section 4.8.2).
+    """
+
+    def validate_code_challenge(self, grant: Any, redirect_uri: str) -> None:
+        client: OAuthClient = grant.request.client
+        strict = is_strict(grant.server.nation, client)
+        data = grant.request.payload.data
+        challenge = data.get("code_challenge")
+        if not challenge and (client.is_public or strict):
+            raise InvalidRequestError(
+                "This app must use PKCE: send code_challenge with code_challenge_method=S256."
+            )
+        method = data.get("code_challenge_method") or "plain"
+        if challenge and method == "plain" and (strict or not client.allow_plain_pkce):
+            raise InvalidRequestError("Use code_challenge_method=S256.")
+        super().validate_code_challenge(grant, redirect_uri)

@@ -1,0 +1,75 @@
+"""Rate limits with the ``limits`` library, in a moving window.
+
+Counters live in this process's memory, so with several worker processes each one allows
+the full limit. NOTE: a shared Redis store is planned; until then limits are per process.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass
+
+from limits import RateLimitItem, parse
+from limits.aio.strategies import MovingWindowRateLimiter
+from limits.storage import storage_from_string
+
+logger = logging.getLogger(__name__)
+
+
+class RateLimited(Exception):
+    """Too many requests for one key; ``retry_after`` is in whole seconds."""
+
+    def __init__(self, *, scope: str, retry_after: int) -> None:
+        super().__init__(f"rate limit reached for {scope}")
+        self.scope = scope
+        self.retry_after = retry_after
+
+
+def parse_rule(text: str) -> RateLimitItem:
+    """Parse a rule such as ``"60/minute"``; raise ValueError naming the text when it is invalid."""
+    try:
+        return parse(text)
+    except ValueError:
+        raise ValueError(f"invalid rate limit {text!r}; write it like '60/minute' or '10/second'") from None
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    item: RateLimitItem
+
+
+class RateLimiter:
+    def __init__(self, storage_uri: str = "async+memory://") -> None:
+        self._limiter = MovingWindowRateLimiter(storage_from_string(storage_uri))
+
+    async def hit(self, rule: Rule, *identifiers: str) -> None:
+        """Count one request; raise :class:`RateLimited` when the rule's limit is already reached."""
+        if await self._limiter.hit(rule.item, rule.name, *identifiers):
+            return
+        stats = await self._limiter.get_window_stats(rule.item, rule.name, *identifiers)
+        retry_after = max(1, math.ceil(stats.reset_time - time.time()))
+        logger.warning("rate limit %s reached; retry after %ss", rule.name, retry_after)
+        raise RateLimited(scope=rule.name, retry_after=retry_after)
+
+
+class RateLimits:
+    """The limiter with the rules of one app instance."""
+
+    def __init__(self, *, oauth_per_app: str, oauth_per_ip: str, sign_in_per_ip: str, sign_in_per_email: str):
+        self.limiter = RateLimiter()
+        self.oauth_per_app = Rule("oauth-app", parse_rule(oauth_per_app))
+        self.oauth_per_ip = Rule("oauth-ip", parse_rule(oauth_per_ip))
+        self.sign_in_per_ip = Rule("sign-in-ip", parse_rule(sign_in_per_ip))
+        self.sign_in_per_email = Rule("sign-in-email", parse_rule(sign_in_per_email))
+
+    async def check_oauth(self, endpoint: str, client_id: str | None, ip: str) -> None:
+        await self.limiter.hit(self.oauth_per_ip, endpoint, ip)
+        if client_id:
+            await self.limiter.hit(self.oauth_per_app, endpoint, client_id)
+
+    async def check_sign_in(self, email: str, ip: str) -> None:
+        await self.limiter.hit(self.sign_in_per_ip, ip)
+        await self.limiter.hit(self.sign_in_per_email, email.strip().lower())
