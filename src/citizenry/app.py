@@ -25,6 +25,8 @@ from citizenry.errors import NationNotFound
 from citizenry.logs import quiet_authlib
 from citizenry.oauth import authorize as authorize_routes
 from citizenry.oauth import token_routes
+from citizenry.panel import developer as developer_routes
+from citizenry.panel import nation_settings as nation_settings_routes
 from citizenry.panel import routes as panel_routes
 from citizenry.panel.access import SignInRequired
 from citizenry.panel.pages import PanelError, path_for, render_error
@@ -182,6 +184,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(authorize_routes.router)
     app.include_router(token_routes.router)
     app.include_router(panel_routes.router)
+    app.include_router(developer_routes.router)
+    app.include_router(nation_settings_routes.router)
     app.mount(
         "/static",
         StaticFiles(directory=str(Path(__file__).parent / "panel" / "static")),

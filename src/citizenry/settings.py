@@ -9,6 +9,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
 from citizenry.ratelimit import parse_rule
 
 ENV_PREFIX = "CITIZENRY_"
@@ -48,6 +51,32 @@ def _read_int(
     if maximum is not None and value > maximum:
         raise SettingsError(f"{ENV_PREFIX}{key}={value} is above the maximum of {maximum}.")
     return value
+
+
+#: Database drivers Citizenry is tested with.
+DATABASE_DRIVERS = frozenset({"sqlite", "sqlite+pysqlite", "postgresql", "postgresql+psycopg"})
+
+
+def safe_url(database_url: str) -> str:
+    """Return the URL with any password masked, for messages and logs."""
+    try:
+        return make_url(database_url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<invalid URL>"
+
+
+def _check_database_url(database_url: str) -> None:
+    try:
+        url = make_url(database_url)
+    except ArgumentError:
+        raise SettingsError(
+            f"{ENV_PREFIX}DATABASE_URL is not a database URL; use sqlite:///path/to/file.sqlite3 "
+            "or postgresql+psycopg://user@host/database."
+        ) from None
+    if url.drivername not in DATABASE_DRIVERS:
+        raise SettingsError(
+            f"{ENV_PREFIX}DATABASE_URL uses the driver {url.drivername!r}; use sqlite or postgresql+psycopg."
+        )
 
 
 def _read_rule(env: Mapping[str, str], key: str, default: str) -> str:
@@ -103,6 +132,7 @@ class Settings:
         env = os.environ if env is None else env
         data_dir = Path(env.get(ENV_PREFIX + "DATA_DIR") or "var").resolve()
         database_url = env.get(ENV_PREFIX + "DATABASE_URL") or f"sqlite:///{data_dir / 'citizenry.sqlite3'}"
+        _check_database_url(database_url)
         if database_url.startswith("sqlite"):
             data_dir.mkdir(parents=True, exist_ok=True)
 

@@ -204,7 +204,7 @@ def test_json_exchange_as_in_guide(
 
     assert page.status_code == 200
     assert len(page.json()["results"]) == 10
-    assert page.json()["next"].startswith(f"{nation.prefix}/api/v1/people?")
+    assert page.json()["next"].startswith("/api/v1/people?")
 
 
 def _every_stored_text(database_url: str) -> str:

@@ -8,11 +8,12 @@ from authlib.oauth2.rfc6749.errors import OAuth2Error
 from sqlalchemy.orm import Session
 from starlette.requests import Request
 
-from citizenry.api.errors import NotAcceptable, Unauthorized
+from citizenry.api.errors import InsufficientScope, NotAcceptable, Unauthorized
 from citizenry.api.negotiation import accepts_json
 from citizenry.oauth.bearer import Grant, TokenCarrier, carrier_for, validate_bearer
 from citizenry.store.models import Membership, Nation
 from citizenry.tenancy.nations import load_nation
+from citizenry.tenancy.permissions import permissions_for
 from citizenry.tenancy.resolve import NationRoute
 from citizenry.tenancy.users import find_membership
 
@@ -40,8 +41,14 @@ def read_api_request(request: Request) -> ApiRequest:
     return ApiRequest(route=request.state.nation_route, carrier=carrier)
 
 
-def authenticate_caller(session: Session, api_request: ApiRequest) -> Caller:
-    """Load the nation and the token's grant; a bad token or a former member is a 401."""
+def authenticate_caller(session: Session, api_request: ApiRequest, *, admin_only: bool = True) -> Caller:
+    """Load the nation and the token's grant, and check the owner's permissions.
+
+    A bad token, a former member, or an owner whose permission level may not use the API is a
+    401. So is a staffer's token on an admin-level endpoint, except in the strict profile, where
+    a token that is valid but lacks the permission is a 403 ``insufficient_scope`` (RFC 6750
+    section 3.1).
+    """
     nation = load_nation(session, api_request.route)
     challenge = 'Bearer realm="api"'
     if api_request.carrier.headers:
@@ -50,7 +57,19 @@ def authenticate_caller(session: Session, api_request: ApiRequest) -> Caller:
         grant = validate_bearer(session, nation, api_request.carrier)
     except OAuth2Error:
         raise Unauthorized(headers={"WWW-Authenticate": challenge}) from None
+    strict = nation.strict_profile or grant.app_strict
+    if strict and api_request.carrier.from_query:
+        # The strict profile takes bearer tokens in the Authorization header only (RFC 9700 section 4.3.2).
+        raise Unauthorized(headers={"WWW-Authenticate": 'Bearer realm="api"'})
     membership = find_membership(session, user_id=grant.user_id, nation_id=nation.id)
     if membership is None:
         raise Unauthorized(headers={"WWW-Authenticate": challenge})
+
+    permissions = permissions_for(session, nation.id, membership.permission_level)
+    if not permissions.api or (admin_only and membership.permission_level != "admin"):
+        if strict:
+            raise InsufficientScope(
+                headers={"WWW-Authenticate": 'Bearer realm="api", error="insufficient_scope"'}
+            )
+        raise Unauthorized(headers={"WWW-Authenticate": 'Bearer realm="api"'})
     return Caller(nation=nation, grant=grant, membership=membership)

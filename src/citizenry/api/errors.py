@@ -36,6 +36,14 @@ class Unauthorized(ApiError):
     )
 
 
+class InsufficientScope(ApiError):
+    """The token is valid but its owner lacks the permission; the strict profile's answer."""
+
+    status = 403
+    code = "insufficient_scope"
+    default_message = "The token's owner lacks the permission level this request needs."
+
+
 class NotFound(ApiError):
     status = 404
     code = "not_found"

@@ -40,7 +40,10 @@ def parse_limit(values: list[str], default: int) -> int:
     raw = values[-1]
     # isascii() first: str.isdigit() also accepts digits such as "²" that int() cannot read.
     if not (raw.isascii() and raw.isdigit()) or len(raw) > 6 or int(raw) < 1:
-        raise BadRequest(f"'limit' must be a whole number from 1 to {MAX_LIMIT}.")
+        raise BadRequest(
+            f"'limit' must be a whole number of at least 1; "
+            f"values above {MAX_LIMIT} are lowered to {MAX_LIMIT}."
+        )
     return min(int(raw), MAX_LIMIT)
 
 

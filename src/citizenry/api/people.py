@@ -73,7 +73,9 @@ async def people_index(request: Request) -> JSONResponse:
 
         people, has_next, has_prev = _read_page(session, caller.nation.id, page)
         tags = _tags_by_person(session, [p.id for p in people])
-        path = f"{root}/api/v1/people"
+        # NationBuilder's links are "/api/v1/..." paths; clients append them to the base URL they
+        # were given, which already carries any "/n/{slug}" prefix.
+        path = "/api/v1/people"
         next_link = prev_link = None
         if people and has_next:
             next_link = page_link(

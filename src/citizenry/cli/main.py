@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 import click
 from rich.console import Console
+from sqlalchemy.exc import OperationalError
 
 from citizenry import __version__
 from citizenry.cli.demo import (
@@ -21,7 +22,7 @@ from citizenry.cli.demo import (
 from citizenry.logs import configure_logging
 from citizenry.oauth.apps import InvalidApp, register_app
 from citizenry.oauth.test_tokens import create_test_token
-from citizenry.settings import Settings, SettingsError
+from citizenry.settings import Settings, SettingsError, safe_url
 from citizenry.store import migrate
 from citizenry.store.db import Database
 from citizenry.store.models import PERMISSION_LEVELS, PLANS
@@ -40,15 +41,46 @@ T = TypeVar("T")
 
 
 def _settings() -> Settings:
+    """Read the settings, and set up logging at their level, the first time a command needs them."""
     try:
-        return Settings.from_env()
+        settings = Settings.from_env()
     except SettingsError as error:
         raise click.ClickException(str(error)) from None
+    configure_logging(settings.log_level)
+    return settings
+
+
+def _open_migrated_database(settings: Settings) -> Database:
+    """Open the database, or stop with a message when it is unreachable or not migrated."""
+    database = Database(settings.database_url)
+    try:
+        current = migrate.is_current(database.engine, settings.database_url)
+    except OperationalError as error:
+        database.dispose()
+        raise click.ClickException(
+            f"Cannot connect to the database at {safe_url(settings.database_url)}: {error.orig}"
+        ) from None
+    if not current:
+        database.dispose()
+        raise click.ClickException(
+            f"The database at {safe_url(settings.database_url)} is not migrated. "
+            "Run 'citizenry db upgrade' first, from the folder that holds var/, or set CITIZENRY_DATA_DIR."
+        )
+    return database
+
+
+def _upgrade(settings: Settings) -> None:
+    try:
+        migrate.upgrade(settings.database_url)
+    except OperationalError as error:
+        raise click.ClickException(
+            f"Cannot migrate the database at {safe_url(settings.database_url)}: {error.orig}"
+        ) from None
 
 
 def _in_transaction(fn: Callable[..., T], *args: Any) -> T:
     """Run ``fn(session, *args)`` in one transaction; input errors become a clear CLI error."""
-    database = Database(_settings().database_url)
+    database = _open_migrated_database(_settings())
     try:
         return database.transaction(fn, *args)
     except (InvalidNation, InvalidUser, InvalidApp) as error:
@@ -64,7 +96,6 @@ def main() -> None:
 
     Settings come from CITIZENRY_* environment variables; see the README.
     """
-    configure_logging(_settings().log_level)
 
 
 @main.command()
@@ -76,12 +107,7 @@ def serve(host: str, port: int, reload: bool) -> None:
     import uvicorn
 
     settings = _settings()
-    database = Database(settings.database_url)
-    try:
-        if not migrate.is_current(database.engine, settings.database_url):
-            raise click.ClickException("The database is not migrated. Run 'citizenry db upgrade' first.")
-    finally:
-        database.dispose()
+    _open_migrated_database(settings).dispose()
     uvicorn.run(
         "citizenry.app:create_app_from_env",
         factory=True,
@@ -103,8 +129,7 @@ def db() -> None:
 @db.command("upgrade")
 def db_upgrade() -> None:
     """Apply every migration the database lacks."""
-    settings = _settings()
-    migrate.upgrade(settings.database_url)
+    _upgrade(_settings())
     console.print("The database is up to date.")
 
 
@@ -211,14 +236,14 @@ def app_create(slug: str, name: str, redirect_uris: tuple[str, ...]) -> None:
 
 @main.group()
 def token() -> None:
-    """Manage test API tokens."""
+    """Manage API tokens (test tokens) that act as a member on their own nation."""
 
 
 @token.command("create")
 @click.option("--nation", "slug", required=True, help="Slug of the nation the token is for.")
 @click.option("--user", "email", required=True, help="E-mail address of the member the token acts as.")
 def token_create(slug: str, email: str) -> None:
-    """Create a test API token and print it, shown only this once."""
+    """Create an API token acting as a member of a nation, and print it: it is shown only this once."""
     ttl = _settings().test_token_ttl
 
     def create(session: Any) -> str:
@@ -251,8 +276,7 @@ def demo() -> None:
 )
 def demo_seed(people: int) -> None:
     """Migrate the database and create the demo nation, unless it exists."""
-    settings = _settings()
-    migrate.upgrade(settings.database_url)
+    _upgrade(_settings())
     result = _in_transaction(lambda session: seed_demo(session, people=people))
     console.print("Created the demo nation." if result.created else "The demo nation already exists.")
 

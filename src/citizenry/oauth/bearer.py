@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from citizenry.oauth.digests import digest
-from citizenry.store.models import AccessToken, Authorization, Nation, TestToken
+from citizenry.store.models import AccessToken, App, Authorization, Nation, TestToken
 from citizenry.store.types import utcnow
 
 #: Maximum length of a token string that is looked up; real tokens have 64 characters.
@@ -33,6 +33,8 @@ class Grant(TokenMixin):  # type: ignore[misc]
     scope: str
     expires_at: datetime | None
     revoked: bool
+    #: The token's app has the strict OAuth profile switched on.
+    app_strict: bool = False
 
     def get_scope(self) -> str:
         return self.scope
@@ -65,12 +67,13 @@ class NationBearerTokenValidator(BearerTokenValidator):  # type: ignore[misc]
             return None
         token_digest = digest(token_string)
         row = self.session.execute(
-            select(AccessToken, Authorization.revoked_at)
+            select(AccessToken, Authorization.revoked_at, App.strict_profile)
             .join(Authorization, Authorization.id == AccessToken.authorization_id)
+            .join(App, App.id == AccessToken.app_id)
             .where(AccessToken.token_digest == token_digest, AccessToken.nation_id == self.nation.id)
         ).first()
         if row is not None:
-            access, authorization_revoked_at = row
+            access, authorization_revoked_at, app_strict = row
             return Grant(
                 nation_id=access.nation_id,
                 user_id=access.user_id,
@@ -78,6 +81,7 @@ class NationBearerTokenValidator(BearerTokenValidator):  # type: ignore[misc]
                 scope=access.scope,
                 expires_at=access.expires_at,
                 revoked=access.revoked_at is not None or authorization_revoked_at is not None,
+                app_strict=app_strict,
             )
         test = self.session.scalar(
             select(TestToken).where(
@@ -98,9 +102,10 @@ class NationBearerTokenValidator(BearerTokenValidator):  # type: ignore[misc]
 
 @dataclass(frozen=True)
 class TokenCarrier:
-    """The parts of a request that ``ResourceProtector`` reads."""
+    """The parts of a request that ``ResourceProtector`` reads, and where the token was."""
 
     headers: dict[str, str]
+    from_query: bool = False
 
 
 def carrier_for(authorization: str | None, access_token_param: str | None) -> TokenCarrier:
@@ -108,7 +113,7 @@ def carrier_for(authorization: str | None, access_token_param: str | None) -> To
     if authorization:
         return TokenCarrier(headers={"Authorization": authorization})
     if access_token_param:
-        return TokenCarrier(headers={"Authorization": f"Bearer {access_token_param}"})
+        return TokenCarrier(headers={"Authorization": f"Bearer {access_token_param}"}, from_query=True)
     return TokenCarrier(headers={})
 
 

@@ -8,6 +8,7 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from citizenry import audit
 from citizenry.oauth.digests import digest, new_hex_token
 from citizenry.store.models import Nation, TestToken, User
 from citizenry.store.types import utcnow
@@ -31,8 +32,28 @@ def create_test_token(session: Session, *, nation: Nation, user: User, ttl: int)
     )
     session.add(row)
     session.flush()
-    logger.info("created test token id=%s for user id=%s on nation id=%s", row.id, user.id, nation.id)
+    audit.record(
+        session, nation_id=nation.id, kind="test_token.created", actor_user_id=user.id, test_token_id=row.id
+    )
     return row, value
+
+
+def revoke_test_token(session: Session, *, nation: Nation, token_id: int, actor_user_id: int) -> bool:
+    """Revoke one of the nation's test tokens; return False when it has none with that id."""
+    row = session.scalar(select(TestToken).where(TestToken.nation_id == nation.id, TestToken.id == token_id))
+    if row is None:
+        return False
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        session.flush()
+        audit.record(
+            session,
+            nation_id=nation.id,
+            kind="test_token.revoked",
+            actor_user_id=actor_user_id,
+            test_token_id=row.id,
+        )
+    return True
 
 
 def list_test_tokens(session: Session, nation: Nation) -> list[TestToken]:

@@ -47,3 +47,12 @@ def render_error(request: Request, error: PanelError) -> HTMLResponse:
 def redirect(request: Request, path: str) -> RedirectResponse:
     """Redirect with 303 See Other to a path of this nation, after a form POST or a sign-in."""
     return RedirectResponse(path_for(request, path), status_code=303)
+
+
+def describe_duration(seconds: int) -> str:
+    """Describe a duration in the largest whole unit, such as "24 hours" or "90 minutes"."""
+    for unit, size in (("hour", 3600), ("minute", 60)):
+        if seconds % size == 0 and seconds >= size:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return f"{seconds} seconds"

@@ -35,7 +35,9 @@ def find_nation(session: Session, slug: str) -> Nation | None:
     return session.scalar(select(Nation).where(Nation.slug == slug.lower()))
 
 
-def create_nation(session: Session, *, slug: str, name: str, plan: str = "starter") -> Nation:
+def create_nation(
+    session: Session, *, slug: str, name: str, plan: str = "starter", is_sandbox: bool = False
+) -> Nation:
     slug = slug.lower()
     if not is_valid_slug(slug):
         raise InvalidNation(
@@ -47,7 +49,7 @@ def create_nation(session: Session, *, slug: str, name: str, plan: str = "starte
         raise InvalidNation(f"unknown plan {plan!r}; choose one of {', '.join(PLANS)}")
     if find_nation(session, slug) is not None:
         raise InvalidNation(f"a nation with the slug {slug!r} already exists")
-    nation = Nation(slug=slug, name=name.strip(), plan=plan)
+    nation = Nation(slug=slug, name=name.strip(), plan=plan, is_sandbox=is_sandbox)
     session.add(nation)
     session.flush()
     logger.info("created nation id=%s slug=%s plan=%s", nation.id, slug, plan)

@@ -1,0 +1,128 @@
+"""Admin pages beside Settings > Developer: authorized apps, the audit log, and sandbox nations."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import APIRouter
+from sqlalchemy.orm import Session
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from citizenry import audit
+from citizenry.context import app_database, app_settings, nation_route
+from citizenry.oauth.families import AuthorizedApp, list_authorized_apps, revoke_app_on_nation
+from citizenry.panel.access import Member, SignInRequired, load_member
+from citizenry.panel.forms import checked_form, form_field
+from citizenry.panel.pages import PanelError, redirect, render
+from citizenry.panel.session import signed_in_user_id
+from citizenry.store.models import AuditEvent
+from citizenry.tenancy.nations import InvalidNation, create_nation
+from citizenry.tenancy.users import add_membership, find_user
+
+router = APIRouter(include_in_schema=False)
+
+#: Audit event groups offered as filters.
+AUDIT_FILTERS = ("app", "authorization", "token", "test_token")
+
+
+def _admin(session: Session, request: Request) -> Member:
+    return load_member(session, nation_route(request), signed_in_user_id(request), admin=True)
+
+
+@dataclass(frozen=True)
+class AuthorizedAppsPage:
+    member: Member
+    apps: list[AuthorizedApp]
+
+
+@router.get("/admin/settings/authorized_apps")
+async def authorized_apps(request: Request) -> Response:
+    def load(session: Session) -> AuthorizedAppsPage:
+        member = _admin(session, request)
+        return AuthorizedAppsPage(member=member, apps=list_authorized_apps(session, member.nation.id))
+
+    page = await app_database(request).run(load)
+    return render(request, "authorized_apps.html", member=page.member, page=page)
+
+
+@router.post("/admin/settings/authorized_apps/{app_id:int}/revoke")
+async def revoke_authorized_app(request: Request, app_id: int) -> Response:
+    await checked_form(request)
+
+    def revoke(session: Session) -> None:
+        member = _admin(session, request)
+        revoke_app_on_nation(session, nation_id=member.nation.id, app_id=app_id, actor_user_id=member.user.id)
+
+    await app_database(request).run(revoke)
+    return redirect(request, "/admin/settings/authorized_apps")
+
+
+@router.get("/admin/settings/audit")
+async def audit_log(request: Request) -> Response:
+    kind = request.query_params.get("kind", "")
+    if kind and kind not in AUDIT_FILTERS:
+        kind = ""
+
+    def load(session: Session) -> tuple[Member, list[AuditEvent]]:
+        member = _admin(session, request)
+        prefix = f"{kind}." if kind else ""
+        return member, audit.list_events(session, member.nation.id, kind_prefix=prefix)
+
+    member, events = await app_database(request).run(load)
+    return render(request, "audit.html", member=member, events=events, kind=kind, filters=AUDIT_FILTERS)
+
+
+def _certified_developer(session: Session, request: Request) -> int:
+    user_id = signed_in_user_id(request)
+    user = find_user(session, user_id) if user_id is not None else None
+    if user is None:
+        raise SignInRequired()
+    if not user.is_certified_developer:
+        raise PanelError(
+            status=403,
+            title="For certified developers",
+            message="Only certified developers can create sandbox nations. Become a certified "
+            "developer to test your apps on a nation of your own.",
+        )
+    return user.id
+
+
+@router.get("/admin/sandbox/new")
+async def new_sandbox_form(request: Request) -> Response:
+    await app_database(request).run(_certified_developer, request)
+    return render(request, "sandbox_new.html", slug="", name="", error=None)
+
+
+@router.post("/admin/sandbox/new")
+async def create_sandbox(request: Request) -> Response:
+    form = await checked_form(request)
+    slug = form_field(form, "slug").strip().lower()
+    name = form_field(form, "name")
+
+    def create(session: Session) -> str | None:
+        user_id = _certified_developer(session, request)
+        user = find_user(session, user_id)
+        assert user is not None
+        try:
+            with session.begin_nested():
+                nation = create_nation(session, slug=slug, name=name, is_sandbox=True)
+                add_membership(session, user=user, nation=nation, level="admin")
+        except InvalidNation as error:
+            return str(error)
+        return None
+
+    error = await app_database(request).run(create)
+    if error:
+        return render(request, "sandbox_new.html", status=400, slug=slug, name=name, error=error)
+    return RedirectResponse(_admin_url_of(request, slug), status_code=303)
+
+
+def _admin_url_of(request: Request, slug: str) -> str:
+    """Return the control panel address of another nation, in the form this request used."""
+    base_domain = app_settings(request).base_domain
+    host = request.url.hostname or ""
+    if host.endswith("." + base_domain) and not nation_route(request).prefix:
+        port = f":{request.url.port}" if request.url.port else ""
+        return f"{request.url.scheme}://{slug}.{base_domain}{port}/admin"
+    return f"/n/{slug}/admin"
