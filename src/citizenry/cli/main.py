@@ -27,6 +27,7 @@ from citizenry.store import migrate
 from citizenry.store.db import Database
 from citizenry.store.models import PERMISSION_LEVELS, PLANS
 from citizenry.tenancy.nations import InvalidNation, create_nation, find_nation
+from citizenry.tenancy.permissions import Permissions, permissions_for, set_permissions
 from citizenry.tenancy.users import (
     InvalidUser,
     add_membership,
@@ -146,6 +147,58 @@ def nation_create(slug: str, name: str, plan: str) -> None:
     """Create a nation with the slug SLUG."""
     created = _in_transaction(lambda session: create_nation(session, slug=slug, name=name, plan=plan).slug)
     console.print(f"Created nation {created}.")
+
+
+@nation.command("set")
+@click.argument("slug")
+@click.option("--name", default=None, help="A new display name.")
+@click.option("--plan", type=click.Choice(PLANS), default=None, help="A new billing plan.")
+@click.option(
+    "--strict/--compatible",
+    default=None,
+    help="Use the strict OAuth profile for every app on the nation, or the compatible one.",
+)
+def nation_set(slug: str, name: str | None, plan: str | None, strict: bool | None) -> None:
+    """Change a nation's name, plan or OAuth profile."""
+
+    def change(session: Any) -> None:
+        target = _require_nation(session, slug)
+        if name is not None:
+            if not name.strip():
+                raise InvalidNation("a nation needs a name")
+            target.name = name.strip()
+        if plan is not None:
+            target.plan = plan
+        if strict is not None:
+            target.strict_profile = strict
+
+    _in_transaction(change)
+    console.print(f"Updated nation {slug}.")
+
+
+@nation.command("permissions")
+@click.argument("slug")
+@click.option(
+    "--level", type=click.Choice(PERMISSION_LEVELS), required=True, help="The permission level to change."
+)
+@click.option("--api/--no-api", default=None, help="May members at this level use the API?")
+@click.option(
+    "--sign-into-apps/--no-sign-into-apps", default=None, help="May members at this level authorize apps?"
+)
+def nation_permissions(slug: str, level: str, api: bool | None, sign_into_apps: bool | None) -> None:
+    """Show or change the switches of one permission level of a nation."""
+
+    def change(session: Any) -> Permissions:
+        target = _require_nation(session, slug)
+        if api is None and sign_into_apps is None:
+            return permissions_for(session, target.id, level)
+        return set_permissions(session, target, level, api=api, sign_into_apps=sign_into_apps)
+
+    result = _in_transaction(change)
+    console.print(
+        f"{slug} {level}: api={'on' if result.api else 'off'} "
+        f"sign_into_apps={'on' if result.sign_into_apps else 'off'}"
+    )
 
 
 @main.group()
