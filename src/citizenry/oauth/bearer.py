@@ -8,23 +8,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from authlib.oauth2.rfc6749 import ResourceProtector, TokenMixin
+from authlib.oauth2.rfc6749 import ResourceProtector
 from authlib.oauth2.rfc6750 import BearerTokenValidator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from citizenry.oauth.digests import digest
+from citizenry.oauth.token_state import StoredTokenState
 from citizenry.store.models import AccessToken, App, Authorization, Nation, TestToken
-from citizenry.store.types import utcnow
 
 #: Maximum length of a token string that is looked up; real tokens have 64 characters.
 MAX_TOKEN_LENGTH = 512
 
 
 @dataclass(frozen=True)
-class Grant(TokenMixin):  # type: ignore[misc]
+class Grant(StoredTokenState):
     """A live credential for the API: who it acts for, and on which app's behalf (None for a test token)."""
 
     nation_id: int
@@ -35,23 +34,6 @@ class Grant(TokenMixin):  # type: ignore[misc]
     revoked: bool
     #: The token's app has the strict OAuth profile switched on.
     app_strict: bool = False
-
-    def get_scope(self) -> str:
-        return self.scope
-
-    def get_expires_in(self) -> int:
-        if self.expires_at is None:
-            return 0
-        return max(0, int((self.expires_at - utcnow()).total_seconds()))
-
-    def is_expired(self) -> bool:
-        return self.expires_at is not None and self.expires_at <= utcnow()
-
-    def is_revoked(self) -> bool:
-        return self.revoked
-
-    def check_client(self, client: Any) -> bool:
-        return self.app_id is not None and self.app_id == getattr(client, "app_id", None)
 
 
 class NationBearerTokenValidator(BearerTokenValidator):  # type: ignore[misc]

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
-from authlib.oauth2.rfc6749 import TokenMixin
 from authlib.oauth2.rfc6749.errors import InvalidGrantError
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
@@ -15,6 +14,7 @@ from sqlalchemy import select, update
 from citizenry import audit
 from citizenry.oauth.digests import digest
 from citizenry.oauth.families import revoke_family
+from citizenry.oauth.token_state import StoredTokenState
 from citizenry.store.models import AccessToken, App, Authorization, RefreshToken
 from citizenry.store.types import utcnow
 
@@ -25,7 +25,7 @@ ENDPOINT_AUTH_METHODS = ("client_secret_basic", "client_secret_post", "none")
 
 
 @dataclass(frozen=True)
-class StoredToken(TokenMixin):  # type: ignore[misc]
+class StoredToken(StoredTokenState):
     """An access or refresh token found by its digest on the request's nation."""
 
     kind: str
@@ -38,23 +38,6 @@ class StoredToken(TokenMixin):  # type: ignore[misc]
     created_at: datetime
     expires_at: datetime | None
     revoked: bool
-
-    def check_client(self, client: Any) -> bool:
-        return bool(client.app_id == self.app_id)
-
-    def get_scope(self) -> str:
-        return self.scope
-
-    def get_expires_in(self) -> int:
-        if self.expires_at is None:
-            return 0
-        return max(0, int((self.expires_at - utcnow()).total_seconds()))
-
-    def is_expired(self) -> bool:
-        return self.expires_at is not None and self.expires_at <= utcnow()
-
-    def is_revoked(self) -> bool:
-        return self.revoked
 
 
 def _find_token(server: NationAuthorizationServer, token_string: str, hint: str | None) -> StoredToken | None:
