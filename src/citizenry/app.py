@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 
 from authlib.oauth2.rfc6749.errors import OAuth2Error
 from fastapi import FastAPI
+from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
@@ -137,6 +138,25 @@ def _install_error_handlers(app: FastAPI) -> None:
             response.headers[name] = value
         return response
 
+    async def database_unavailable(request: Request, error: Exception) -> Response:
+        # The statement and its parameters stay out of the log; the driver's class names the failure.
+        cause = type(getattr(error, "orig", None) or error).__name__
+        logger.error("database unavailable on %s %s: %s", request.method, request.url.path, cause)
+        message = "The database is unavailable. Retry in a few seconds."
+        headers = {"Retry-After": "5"}
+        if _route_path(request) in OAUTH_JSON_PATHS:
+            body = {"error": "temporarily_unavailable", "error_description": message}
+            return JSONResponse(body, status_code=503, headers={**headers, "Cache-Control": "no-store"})
+        if _is_json_surface(request):
+            body = {"code": "service_unavailable", "message": message}
+            return JSONResponse(body, status_code=503, headers=headers)
+        page = PanelError(status=503, title="Temporarily unavailable", message=message)
+        response = render_error(request, page, signed_in=False)
+        response.headers.update(headers)
+        return response
+
+    app.add_exception_handler(OperationalError, database_unavailable)
+    app.add_exception_handler(InterfaceError, database_unavailable)
     app.add_exception_handler(ApiError, api_error)
     app.add_exception_handler(NationNotFound, nation_not_found)
     app.add_exception_handler(PanelError, panel_error)

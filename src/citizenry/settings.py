@@ -126,6 +126,8 @@ class Settings:
     sign_in_rate_limit_per_email: str = "10/minute"
     log_level: str = "INFO"
     session_cookie_secure: bool = True
+    #: Addresses of reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed.
+    trusted_proxies: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -174,4 +176,9 @@ class Settings:
             sign_in_rate_limit_per_email=_read_rule(env, "SIGN_IN_RATE_LIMIT_PER_EMAIL", "10/minute"),
             log_level=log_level,
             session_cookie_secure=not insecure_http,
+            trusted_proxies=tuple(
+                address.strip()
+                for address in (env.get(ENV_PREFIX + "TRUSTED_PROXIES") or "").split(",")
+                if address.strip()
+            ),
         )

@@ -20,7 +20,8 @@ from citizenry.cli.demo import (
     seed_demo,
 )
 from citizenry.logs import configure_logging
-from citizenry.oauth.apps import InvalidApp, register_app
+from citizenry.oauth.apps import AppOptions, InvalidApp, register_app
+from citizenry.oauth.cleanup import delete_expired
 from citizenry.oauth.test_tokens import create_test_token
 from citizenry.settings import Settings, SettingsError, safe_url
 from citizenry.store import migrate
@@ -119,6 +120,10 @@ def serve(host: str, port: int, reload: bool) -> None:
         # uvicorn's access log prints query strings, which can carry tokens; the app logs
         # each request itself without them.
         access_log=False,
+        # Forwarded headers change the scheme and client address the app sees, so they are
+        # believed only from the configured proxies (none by default).
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=",".join(settings.trusted_proxies) or "",
     )
 
 
@@ -270,8 +275,25 @@ def app_group() -> None:
     required=True,
     help="An OAuth callback URL; repeat for several.",
 )
-def app_create(slug: str, name: str, redirect_uris: tuple[str, ...]) -> None:
+@click.option("--public", is_flag=True, help="A public app: no client secret, and PKCE is required.")
+@click.option(
+    "--legacy-tokens", is_flag=True, help="Issue access tokens that never expire, without refresh tokens."
+)
+@click.option("--allow-plain-pkce", is_flag=True, help='Accept the PKCE method "plain" besides S256.')
+@click.option("--strict", is_flag=True, help="Use the strict OAuth profile for this app.")
+def app_create(
+    slug: str,
+    name: str,
+    redirect_uris: tuple[str, ...],
+    public: bool,
+    legacy_tokens: bool,
+    allow_plain_pkce: bool,
+    strict: bool,
+) -> None:
     """Register an app and print its Client ID (Uid) and Client Secret, shown only this once."""
+    options = AppOptions(
+        legacy_tokens=legacy_tokens, allow_plain_pkce=allow_plain_pkce, strict_profile=strict
+    )
 
     def create(session: Any) -> tuple[str, str | None]:
         registered, secret = register_app(
@@ -279,12 +301,15 @@ def app_create(slug: str, name: str, redirect_uris: tuple[str, ...]) -> None:
             nation=_require_nation(session, slug),
             name=name,
             redirect_uris=list(redirect_uris),
+            public=public,
+            options=options,
         )
         return registered.client_id, secret
 
     client_id, secret = _in_transaction(create)
     click.echo(f"client_id={client_id}")
-    click.echo(f"client_secret={secret}")
+    if secret is not None:
+        click.echo(f"client_secret={secret}")
 
 
 @main.group()
@@ -312,6 +337,23 @@ def token_create(slug: str, email: str) -> None:
         return value
 
     click.echo(_in_transaction(create))
+
+
+@main.command()
+def cleanup() -> None:
+    """Delete expired codes and tokens, and revoked or expired authorizations with their tokens.
+
+    Rotated refresh tokens of live authorizations are kept, so a replayed one is still detected.
+    Run it from cron or a systemd timer, for example hourly.
+    """
+    settings = _settings()
+    counts = _in_transaction(
+        lambda session: delete_expired(session, refresh_token_max_age=settings.refresh_token_max_age)
+    )
+    console.print(
+        f"Deleted {counts.authorizations} authorizations, {counts.authorization_codes} codes, "
+        f"{counts.access_tokens} access tokens and {counts.test_tokens} API tokens."
+    )
 
 
 @main.group()

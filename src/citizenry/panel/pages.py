@@ -40,8 +40,10 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
     return response
 
 
-def render_error(request: Request, error: PanelError) -> HTMLResponse:
-    return render(request, "error.html", status=error.status, title=error.title, message=error.message)
+def render_error(request: Request, error: PanelError, **context: Any) -> HTMLResponse:
+    return render(
+        request, "error.html", status=error.status, title=error.title, message=error.message, **context
+    )
 
 
 def redirect(request: Request, path: str) -> RedirectResponse:
