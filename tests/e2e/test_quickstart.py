@@ -255,3 +255,87 @@ def test_parallel_redemptions_issue_one_token(
 
     assert sorted(status for status, _ in results) == [200] + [400] * 19
     assert {error for status, error in results if status == 400} == {"invalid_grant"}
+
+
+def test_spoofed_forwarded_headers_ignored(
+    live_server: LiveServer, quickstart: tuple[NationInfo, UserInfo, AppInfo]
+) -> None:
+    nation, _, _ = quickstart
+    base = live_server.nation_url(nation)
+
+    response = requests.get(
+        f"{base}/.well-known/oauth-authorization-server",
+        headers={
+            "X-Forwarded-Proto": "https",
+            "X-Forwarded-Host": "evil.example",
+            "Forwarded": "proto=https",
+        },
+        timeout=10,
+    )
+
+    assert response.status_code == 200
+    assert response.json()["issuer"] == base
+
+
+def test_no_secret_in_logs_or_database(
+    live_server: LiveServer, quickstart: tuple[NationInfo, UserInfo, AppInfo], database_url: str
+) -> None:
+    nation, user, app = quickstart
+    base = live_server.nation_url(nation)
+    authorize_url = (
+        requests.Request(
+            "GET",
+            f"{base}/oauth/authorize",
+            params={"response_type": "code", "client_id": app.client_id, "redirect_uri": CALLBACK},
+        )
+        .prepare()
+        .url
+    )
+    assert authorize_url is not None
+    code = query_of(_approve_in_browser(live_server, nation, user, authorize_url))["code"]
+    credentials = {"client_id": app.client_id, "client_secret": app.client_secret}
+    first = requests.post(
+        f"{base}/oauth/token",
+        data={"grant_type": "authorization_code", "code": code, "redirect_uri": CALLBACK, **credentials},
+        timeout=10,
+    ).json()
+    second = requests.post(
+        f"{base}/oauth/token",
+        data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"], **credentials},
+        timeout=10,
+    ).json()
+    # Failures log too: a wrong secret, a replayed refresh token and a bad bearer token.
+    requests.post(
+        f"{base}/oauth/token",
+        data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"], **credentials},
+        timeout=10,
+    )
+    requests.post(
+        f"{base}/oauth/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "client_id": app.client_id,
+            "client_secret": "x" * 64,
+        },
+        timeout=10,
+    )
+    requests.post(
+        f"{base}/oauth/introspect", data={"token": second["access_token"], **credentials}, timeout=10
+    )
+    requests.post(f"{base}/oauth/revoke", data={"token": second["refresh_token"], **credentials}, timeout=10)
+    requests.get(f"{base}/api/v1/people", params={"access_token": second["access_token"]}, timeout=10)
+
+    values = [
+        app.client_secret,
+        code,
+        first["access_token"],
+        first["refresh_token"],
+        second["access_token"],
+        second["refresh_token"],
+    ]
+    log_text = live_server.log_path.read_text()
+    stored = _every_stored_text(database_url)
+    for value in values:
+        assert value not in log_text
+        assert value not in stored
