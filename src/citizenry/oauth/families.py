@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Select, exists, func, or_, select, update
+from sqlalchemy import Select, and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from citizenry import audit
@@ -43,7 +43,7 @@ class AuthorizedApp:
     last_authorized_at: datetime
 
 
-def _live_authorizations(nation_id: int, now: datetime) -> Select[int]:
+def _live_authorizations(nation_id: int, now: datetime, refresh_token_max_age: int) -> Select[int]:
     live_access = exists().where(
         AccessToken.authorization_id == Authorization.id,
         AccessToken.revoked_at.is_(None),
@@ -54,15 +54,18 @@ def _live_authorizations(nation_id: int, now: datetime) -> Select[int]:
         RefreshToken.revoked_at.is_(None),
         RefreshToken.rotated_at.is_(None),
     )
+    refreshable = Authorization.created_at > now - timedelta(seconds=refresh_token_max_age)
     return select(Authorization.id).where(
         Authorization.nation_id == nation_id,
         Authorization.revoked_at.is_(None),
-        or_(live_access, live_refresh),
+        or_(live_access, and_(refreshable, live_refresh)),
     )
 
 
-def list_authorized_apps(session: Session, nation_id: int) -> list[AuthorizedApp]:
-    live = _live_authorizations(nation_id, utcnow()).subquery()
+def list_authorized_apps(
+    session: Session, nation_id: int, *, refresh_token_max_age: int
+) -> list[AuthorizedApp]:
+    live = _live_authorizations(nation_id, utcnow(), refresh_token_max_age).subquery()
     rows = session.execute(
         select(
             App.id, App.name, App.client_id, func.count(Authorization.id), func.max(Authorization.created_at)
@@ -105,6 +108,8 @@ def revoke_app_on_nation(session: Session, *, nation_id: int, app_id: int, actor
     )
     for authorization_id in ids:
         revoke_family(session, authorization_id, now, reason=f"revoked by user id={actor_user_id}")
+    if not ids:
+        return 0
     audit.record(
         session,
         nation_id=nation_id,

@@ -220,7 +220,8 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
         )
         if row is None:
             return self._claim_legacy_access_token(token_digest, app_id)
-        if row.revoked_at is not None:
+        # A dead family is checked before the claim, so retrying with its token is not reuse.
+        if row.revoked_at is not None or self._live_authorization(row.authorization_id) is None:
             return None
         now = utcnow()
         claimed = session.execute(
@@ -253,7 +254,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
                 AccessToken.expires_at.is_(None),
             )
         )
-        if access is None:
+        if access is None or self._live_authorization(access.authorization_id) is None:
             return None
         claimed = session.execute(
             update(AccessToken)
@@ -264,9 +265,8 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
             return None
         return self._live_credential(None, access.authorization_id, access.id, migrated=True)
 
-    def _live_credential(
-        self, refresh_id: int | None, authorization_id: int, access_token_id: int, *, migrated: bool
-    ) -> PresentedRefreshToken | None:
+    def _live_authorization(self, authorization_id: int) -> Authorization | None:
+        """Return the authorization unless it is revoked or older than the refresh token maximum age."""
         server = self.server
         authorization = server.session.get(Authorization, authorization_id)
         if authorization is None or authorization.revoked_at is not None:
@@ -274,6 +274,14 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
         max_age = timedelta(seconds=server.settings.refresh_token_max_age)
         if authorization.created_at + max_age <= utcnow():
             logger.info("rejected refresh of authorization id=%s past its maximum age", authorization_id)
+            return None
+        return authorization
+
+    def _live_credential(
+        self, refresh_id: int | None, authorization_id: int, access_token_id: int, *, migrated: bool
+    ) -> PresentedRefreshToken | None:
+        authorization = self._live_authorization(authorization_id)
+        if authorization is None:
             return None
         return PresentedRefreshToken(
             id=refresh_id,

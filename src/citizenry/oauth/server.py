@@ -95,6 +95,11 @@ class NationAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
 
     def handle_response(self, status: int, body: Any, headers: Any) -> OAuthResponse:
         response = OAuthResponse(status=status, body=body, headers=list(headers))
+        if isinstance(body, dict) and body.get("error") == "unsupported_token_type":
+            # Authlib 1.9 gives this error the 401 of its ForbiddenError base; RFC 7009 section
+            # 2.2.1 and RFC 6749 section 5.2 make it a 400 without a challenge.
+            response.status = 400
+            response.headers = [(k, v) for k, v in response.headers if k.lower() != "www-authenticate"]
         if isinstance(body, dict) and body.get("error") == "invalid_client":
             # Authlib returns 400 for an unknown client and 401 for a wrong secret. Return
             # both with 401 and a Basic challenge, as RFC 6749 section 5.2 allows for every

@@ -13,12 +13,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from citizenry.context import app_database, app_rate_limits, app_settings, nation_issuer, nation_route
+from citizenry.errors import NationNotFound
 from citizenry.oauth.client_auth import basic_client_id
 from citizenry.oauth.requests import OAuthResponse, token_request
 from citizenry.oauth.server import NationAuthorizationServer
 from citizenry.ratelimit import RateLimited
 from citizenry.tenancy.nations import load_nation
-from citizenry.tenancy.resolve import NationRoute
+from citizenry.tenancy.resolve import NationRoute, host_name
 
 logger = logging.getLogger(__name__)
 
@@ -130,6 +131,9 @@ async def metadata(request: Request) -> Response:
 @router.get("/.well-known/oauth-authorization-server/n/{slug}")
 async def path_metadata(request: Request, slug: str) -> Response:
     """Serve the metadata of an issuer with a path, at RFC 8414 section 3.1's path-aware address."""
+    if host_name(request.headers.get("host", "")).endswith("." + app_settings(request).base_domain):
+        # On a nation's own host the host names the nation, so no "/n/{slug}" issuer exists there.
+        raise NationNotFound(slug=slug)
     route = NationRoute(slug=slug.lower(), prefix=f"/n/{slug}")
     issuer = f"{request.url.scheme}://{request.url.netloc}/n/{slug}"
     return await _metadata_response(request, route, issuer)

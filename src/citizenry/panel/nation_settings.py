@@ -16,7 +16,7 @@ from citizenry.panel.access import Member, SignInRequired, load_member
 from citizenry.panel.forms import checked_form, form_field
 from citizenry.panel.pages import PanelError, redirect, render
 from citizenry.panel.session import signed_in_user_id
-from citizenry.store.models import AuditEvent
+from citizenry.store.models import App, AuditEvent
 from citizenry.tenancy.nations import InvalidNation, create_nation
 from citizenry.tenancy.users import add_membership, find_user
 
@@ -38,9 +38,12 @@ class AuthorizedAppsPage:
 
 @router.get("/admin/settings/authorized_apps")
 async def authorized_apps(request: Request) -> Response:
+    max_age = app_settings(request).refresh_token_max_age
+
     def load(session: Session) -> AuthorizedAppsPage:
         member = _admin(session, request)
-        return AuthorizedAppsPage(member=member, apps=list_authorized_apps(session, member.nation.id))
+        apps = list_authorized_apps(session, member.nation.id, refresh_token_max_age=max_age)
+        return AuthorizedAppsPage(member=member, apps=apps)
 
     page = await app_database(request).run(load)
     return render(request, "authorized_apps.html", member=page.member, page=page)
@@ -52,6 +55,12 @@ async def revoke_authorized_app(request: Request, app_id: int) -> Response:
 
     def revoke(session: Session) -> None:
         member = _admin(session, request)
+        if session.get(App, app_id) is None:
+            raise PanelError(
+                status=404,
+                title="App not found",
+                message="No app has that number. Go back to Authorized apps.",
+            )
         revoke_app_on_nation(session, nation_id=member.nation.id, app_id=app_id, actor_user_id=member.user.id)
 
     await app_database(request).run(revoke)
