@@ -179,6 +179,14 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Made here, inside the server's event loop: the in-memory counters hold asyncio locks
+        # bound to the loop that first uses them.
+        app.state.rate_limits = RateLimits(
+            oauth_per_app=settings.oauth_rate_limit_per_app,
+            oauth_per_ip=settings.oauth_rate_limit_per_ip,
+            sign_in_per_ip=settings.sign_in_rate_limit_per_ip,
+            sign_in_per_email=settings.sign_in_rate_limit_per_email,
+        )
         logger.info("citizenry %s started; base domain %s", __version__, settings.base_domain)
         yield
         database.dispose()
@@ -193,12 +201,6 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     app.state.database = database
-    app.state.rate_limits = RateLimits(
-        oauth_per_app=settings.oauth_rate_limit_per_app,
-        oauth_per_ip=settings.oauth_rate_limit_per_ip,
-        sign_in_per_ip=settings.sign_in_rate_limit_per_ip,
-        sign_in_per_email=settings.sign_in_rate_limit_per_email,
-    )
 
     app.include_router(people.router)
     app.include_router(authorize_routes.router)

@@ -164,11 +164,6 @@ def test_refresh_wider_scope_invalid(client: TestClient, setup: Setup) -> None:
     _assert_error(response, 400, "invalid_scope")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="RefreshTokenGrant.authenticate_refresh_token() marks the token rotated before Authlib "
-    "checks the scope, so after invalid_scope the unchanged retry counts as reuse",
-)
 def test_invalid_scope_keeps_refresh_token(client: TestClient, setup: Setup) -> None:
     tokens = client.post(setup.token_url, data=exchange_params(setup.app, _code(client, setup))).json()
     refresh = {
@@ -196,11 +191,6 @@ def test_wrong_basic_secret_invalid_client(client: TestClient, setup: Setup) -> 
     _assert_invalid_client(response)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="handle_response() adds 'Basic realm' only when Authlib set no WWW-Authenticate, and "
-    "Authlib's InvalidClientError sets 'Basic error=...' without the realm RFC 7617 requires",
-)
 def test_basic_challenge_names_realm(client: TestClient, setup: Setup) -> None:
     response = client.post(
         setup.token_url, data=_code_params("x"), headers=_basic(setup.app.client_id, secrets.token_hex(32))
@@ -326,11 +316,6 @@ def test_public_app_with_secret_rejected(client: TestClient, factory: Factory) -
     _assert_invalid_client(in_basic)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Authlib's 'none' method reads client_id from the body and ignores the Basic header, so a "
-    "public app's Basic secret is never checked when the body also names the app",
-)
 def test_public_basic_secret_with_body_id(client: TestClient, factory: Factory) -> None:
     nation = factory.nation()
     setup = Setup(nation=nation, user=factory.user(nation), app=_public_app(factory, nation))
@@ -419,11 +404,6 @@ def test_malformed_basic_invalid_client(client: TestClient, setup: Setup, creden
     _assert_invalid_client(response)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="basic_credentials() catches binascii.Error but not the ValueError that b64decode raises "
-    "for a non-ASCII str, so the request fails with a server error",
-)
 def test_non_ascii_basic_header(app, setup: Setup) -> None:  # type: ignore[no-untyped-def]
     with TestClient(app, base_url="http://testserver", raise_server_exceptions=False) as client:
         response = client.post(

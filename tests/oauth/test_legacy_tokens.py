@@ -172,11 +172,6 @@ def test_expiring_access_token_not_migratable(client: TestClient, factory: Facto
     assert _api_status(client, nation, access_token) == 200
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="_claim_legacy_access_token() revokes the legacy token before Authlib checks the scope, "
-    "and the invalid_scope response commits that revocation, so the app is left with no token",
-)
 def test_rejected_scope_keeps_legacy_token(client: TestClient, legacy: Setup) -> None:
     legacy_token = _exchange(client, legacy)["access_token"]
 

@@ -192,11 +192,6 @@ def test_challenge_without_verifier_rejected(client: TestClient, setup: Setup) -
     _assert_token_error(response, {"invalid_grant", "invalid_request"})
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Authlib's CodeChallenge.validate_code_verifier raises invalid_request for both "
-    "downgrades; the checklist expects invalid_grant",
-)
 @pytest.mark.parametrize("downgrade", ["verifier-only", "challenge-only"])
 def test_downgrade_is_invalid_grant(client: TestClient, setup: Setup, downgrade: str) -> None:
     verifier = _verifier(64)

@@ -316,11 +316,6 @@ def test_strict_rejects_query_parameters(client: TestClient, strict: Setup) -> N
     assert retry.status_code == 200, retry.text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="token_request() reads the query string only when the body is empty, so query parameters "
-    "next to a form body are dropped unchecked and the strict profile accepts the request",
-)
 def test_strict_rejects_query_beside_form(client: TestClient, strict: Setup) -> None:
     code, verifier = _code_with_pkce(client, strict)
     params = exchange_params(strict.app, code, code_verifier=verifier)
@@ -384,11 +379,6 @@ def test_compatible_query_without_secret_over_http(client: TestClient, compatibl
     assert response.status_code == 200, response.text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="token_request() ignores the query string when the body is not empty, so a client_secret "
-    "sent in the query over plain http is not rejected",
-)
 def test_compatible_query_secret_beside_form(client: TestClient, compatible: Setup) -> None:
     code, verifier = _code_with_pkce(client, compatible)
 

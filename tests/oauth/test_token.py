@@ -360,7 +360,7 @@ def test_pkce_s256(client: TestClient, factory: Factory) -> None:
     code = _code(client, nation, user, app, code_challenge=challenge, code_challenge_method="S256")
     missing = _form_exchange(client, nation, exchange_params(app, code))
     assert missing.status_code == 400
-    assert missing.json()["error"] == "invalid_request"
+    assert missing.json()["error"] == "invalid_grant"
 
     code = _code(client, nation, user, app, code_challenge=challenge, code_challenge_method="S256")
     right = _form_exchange(client, nation, exchange_params(app, code, code_verifier=verifier))

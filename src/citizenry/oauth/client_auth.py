@@ -26,7 +26,7 @@ def basic_credentials(headers: Any) -> list[tuple[str, str]]:
         return []
     try:
         decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
+    except (binascii.Error, ValueError):  # ValueError: non-ASCII input; UnicodeDecodeError is one too
         return [("", "")]  # present but unreadable: authentication fails with invalid_client
     client_id, separator, secret = decoded.partition(":")
     if not separator:
@@ -45,6 +45,14 @@ def authenticate_client_secret_basic(query_client: Any, request: Any) -> Any:
         if client is not None and client.check_client_secret(secret):
             return client
     return None
+
+
+def authenticate_none(query_client: Any, request: Any) -> Any:
+    """Authlib client auth method for public apps: a client id and no credentials of any kind."""
+    if basic_credentials(request.headers) or request.payload.data.get("client_secret"):
+        return None
+    client_id = request.payload.client_id
+    return query_client(client_id) if client_id else None
 
 
 def validate_single_client(request: Any) -> None:

@@ -8,7 +8,8 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from authlib.oauth2.rfc6749 import AuthorizationCodeMixin, TokenMixin, grants
-from authlib.oauth2.rfc6749.errors import InvalidRequestError
+from authlib.oauth2.rfc6749.errors import InvalidRequestError, InvalidScopeError
+from authlib.oauth2.rfc6749.util import scope_to_list
 from sqlalchemy import select, update
 
 from citizenry import audit
@@ -266,11 +267,18 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
         return self._live_credential(None, access.authorization_id, access.id, migrated=True)
 
     def _live_authorization(self, authorization_id: int) -> Authorization | None:
-        """Return the authorization unless it is revoked or older than the refresh token maximum age."""
+        """Return the authorization unless it is revoked or older than the refresh token maximum age.
+
+        A requested scope wider than the authorization's raises ``invalid_scope`` here, before the
+        token is claimed, so the app can retry without it (RFC 6749 section 6).
+        """
         server = self.server
         authorization = server.session.get(Authorization, authorization_id)
         if authorization is None or authorization.revoked_at is not None:
             return None
+        requested = scope_to_list(self.request.payload.scope) or []
+        if requested and not set(requested) <= set(scope_to_list(authorization.scope) or []):
+            raise InvalidScopeError()
         max_age = timedelta(seconds=server.settings.refresh_token_max_age)
         if authorization.created_at + max_age <= utcnow():
             logger.info("rejected refresh of authorization id=%s past its maximum age", authorization_id)

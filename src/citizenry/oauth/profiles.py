@@ -9,11 +9,13 @@ tokens in the header only, and 403 ``insufficient_scope``.
 
 from __future__ import annotations
 
+import hmac
+from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 
-from authlib.oauth2.rfc6749.errors import InvalidRequestError
-from authlib.oauth2.rfc7636 import CodeChallenge
+from authlib.oauth2.rfc6749.errors import InvalidGrantError, InvalidRequestError
+from authlib.oauth2.rfc7636 import CodeChallenge, create_s256_code_challenge
 
 from citizenry.oauth.apps import OAuthClient, is_loopback_host
 from citizenry.store.models import Nation
@@ -25,8 +27,12 @@ def is_strict(nation: Nation, client: OAuthClient | None) -> bool:
 
 def validate_token_request_encoding(request: Any, *, strict: bool) -> None:
     """Check where a token, revocation or introspection request put its parameters."""
-    if strict and request.encoding != "form":
-        raise InvalidRequestError("Send the parameters as an application/x-www-form-urlencoded body.")
+    if strict and (request.encoding != "form" or request.ignored_query):
+        raise InvalidRequestError(
+            "Send the parameters as an application/x-www-form-urlencoded body, with no query string."
+        )
+    if "client_secret" in request.ignored_query:
+        raise InvalidRequestError("Send the client secret in the body or by HTTP Basic, not in the URL.")
     if request.encoding == "query" and "client_secret" in request.form:
         parts = urlsplit(request.uri)
         if parts.scheme != "https" and not is_loopback_host(parts.hostname):
@@ -38,9 +44,19 @@ class PkcePolicy(CodeChallenge):  # type: ignore[misc]
 
     A challenge is required for public apps and in the strict profile. The method ``plain``
     (also what a missing method means) is accepted only for apps that allow it, and never in the
-    strict profile. Authlib checks the verifier and refuses a verifier for a code issued without
-    a challenge (RFC 9700 section 4.8.2).
+    strict profile. At the token endpoint a verifier for a code issued without a challenge, and a
+    missing verifier for a code issued with one, are both ``invalid_grant`` (RFC 9700 section 4.8.2).
     """
+
+    # Authlib compares with ==; these compare in constant time (RFC 7636 section 4.6).
+    CODE_CHALLENGE_METHODS = MappingProxyType(
+        {
+            "plain": lambda verifier, challenge: hmac.compare_digest(verifier.encode(), challenge.encode()),
+            "S256": lambda verifier, challenge: hmac.compare_digest(
+                create_s256_code_challenge(verifier).encode(), challenge.encode()
+            ),
+        }
+    )
 
     def validate_code_challenge(self, grant: Any, redirect_uri: str) -> None:
         client: OAuthClient = grant.request.client
@@ -55,3 +71,13 @@ class PkcePolicy(CodeChallenge):  # type: ignore[misc]
         if challenge and method == "plain" and (strict or not client.allow_plain_pkce):
             raise InvalidRequestError("Use code_challenge_method=S256.")
         super().validate_code_challenge(grant, redirect_uri)
+
+    def validate_code_verifier(self, grant: Any, result: Any) -> None:
+        """Answer both PKCE downgrades with ``invalid_grant``: the code cannot be used that way."""
+        challenge = self.get_authorization_code_challenge(grant.request.authorization_code)
+        verifier = grant.request.form.get("code_verifier")
+        if verifier and not challenge:
+            raise InvalidGrantError("The code was issued without a code_challenge; send no code_verifier.")
+        if challenge and not verifier:
+            raise InvalidGrantError("The code was issued with a code_challenge; send its code_verifier.")
+        super().validate_code_verifier(grant, result)

@@ -64,6 +64,8 @@ class StarletteOAuth2Request(OAuth2Request):  # type: ignore[misc]
         self.payload = PairsPayload(query + body)
         #: Where a token request's parameters came from: "form", "json", "query" or "none".
         self.encoding = encoding
+        #: Query-string parameters that came with a body, and so were not read.
+        self.ignored_query: dict[str, str] = {}
 
     @property
     def args(self) -> dict[str, str]:
@@ -197,4 +199,7 @@ async def token_request(request: Request) -> StarletteOAuth2Request:
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
         raise InvalidRequestError(f"Repeated parameter '{_ascii(repeated[0])}'.")
-    return StarletteOAuth2Request("POST", str(request.url), _headers(request), [], params, encoding)
+    oauth_request = StarletteOAuth2Request("POST", str(request.url), _headers(request), [], params, encoding)
+    if body:
+        oauth_request.ignored_query = dict(query)
+    return oauth_request

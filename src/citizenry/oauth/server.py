@@ -15,6 +15,7 @@ from citizenry import audit
 from citizenry.oauth.apps import OAuthClient, find_client
 from citizenry.oauth.client_auth import (
     authenticate_client_secret_basic,
+    authenticate_none,
     basic_client_id,
     validate_single_client,
 )
@@ -58,6 +59,7 @@ class NationAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         self.register_endpoint(NationRevocationEndpoint)
         self.register_endpoint(NationIntrospectionEndpoint)
         self.register_client_auth_method("client_secret_basic", authenticate_client_secret_basic)
+        self.register_client_auth_method("none", authenticate_none)
         self.register_token_generator("default", self.generate_bearer_token)
         self.issuer_parameter = NationIssuer(issuer)
         self.register_extension(self.issuer_parameter)
@@ -105,8 +107,8 @@ class NationAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
             # both with 401 and a Basic challenge, as RFC 6749 section 5.2 allows for every
             # invalid_client, so one kind of failure has one status.
             response.status = 401
-            if not any(name.lower() == "www-authenticate" for name, _ in response.headers):
-                response.headers.append(("WWW-Authenticate", 'Basic realm="oauth"'))
+            response.headers = [(k, v) for k, v in response.headers if k.lower() != "www-authenticate"]
+            response.headers.append(("WWW-Authenticate", 'Basic realm="oauth", error="invalid_client"'))
         return response
 
     def send_signal(self, name: str, *args: Any, **kwargs: Any) -> None:
