@@ -40,7 +40,7 @@ def record(
     app_id: int | None = None,
     **detail: Any,
 ) -> None:
-    """Add an event to the nation's audit log. ``detail`` holds ids and names, never a secret."""
+    """Add an event to the nation's audit log. ``detail`` contains ids and names, never a secret."""
     if kind not in KINDS:
         raise ValueError(f"unknown audit event kind {kind!r}")
     session.add(

@@ -1,6 +1,6 @@
 """Client authentication at the token, revocation and introspection endpoints.
 
-RFC 6749 section 2.3.1 says the id and secret in HTTP Basic are form-encoded first, but many
+RFC 6749 section 2.3.1 requires the id and secret in HTTP Basic to be form-encoded first, but many
 clients send them raw. Both readings are tried, so a secret with ``+``, ``/``, ``:``, ``=`` or
 ``%`` works either way.
 """

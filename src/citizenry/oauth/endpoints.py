@@ -87,7 +87,7 @@ class NationRevocationEndpoint(RevocationEndpoint):  # type: ignore[misc]
         try:
             token: StoredToken | None = super().authenticate_token(request, client)
         except InvalidGrantError:
-            # Another app's token: answer 200 and change nothing, so revocation cannot be used
+            # Another app's token: return 200 and change nothing, so revocation cannot be used
             # to probe for tokens (RFC 7009 section 2.2).
             return None
         return token
@@ -126,7 +126,7 @@ class NationIntrospectionEndpoint(IntrospectionEndpoint):  # type: ignore[misc]
         return _find_token(self.server, token_string, token_type_hint)
 
     def check_permission(self, token: StoredToken, client: Any, request: Any) -> bool:
-        # An app may introspect only its own tokens; any other answers {"active": false}.
+        # An app may introspect only its own tokens; any other token is reported as {"active": false}.
         return token.check_client(client)
 
     def introspect_token(self, token: StoredToken) -> dict[str, Any]:

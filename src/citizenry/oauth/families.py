@@ -34,7 +34,7 @@ def revoke_family(session: Session, authorization_id: int, now: datetime, *, rea
 
 @dataclass(frozen=True)
 class AuthorizedApp:
-    """An app that holds live tokens on a nation."""
+    """An app with live tokens on a nation."""
 
     app_id: int
     name: str

@@ -221,28 +221,34 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
         )
         if row is None:
             return self._claim_legacy_access_token(token_digest, app_id)
-        # A dead family is checked before the claim, so retrying with its token is not reuse.
-        if row.revoked_at is not None or self._live_authorization(row.authorization_id) is None:
+        if row.revoked_at is not None:
             return None
-        now = utcnow()
-        claimed = session.execute(
-            update(RefreshToken)
-            .where(RefreshToken.id == row.id, RefreshToken.rotated_at.is_(None))
-            .values(rotated_at=now)
-        )
-        if claimed.rowcount != 1:  # type: ignore[attr-defined]
-            # RFC 9700 section 4.14.2: a rotated refresh token presented again revokes its family.
-            revoke_family(session, row.authorization_id, now, reason="refresh token reused")
-            audit.record(
-                session,
-                nation_id=server.nation.id,
-                kind="token.reuse_detected",
-                app_id=app_id,
-                authorization_id=row.authorization_id,
-                credential="refresh_token",
+
+        if row.rotated_at is None:
+            # A dead family or a wider scope is rejected before the claim, so a retry is not reuse.
+            if self._live_authorization(row.authorization_id) is None:
+                return None
+            claimed = session.execute(
+                update(RefreshToken)
+                .where(RefreshToken.id == row.id, RefreshToken.rotated_at.is_(None))
+                .values(rotated_at=utcnow())
             )
-            return None
-        return self._live_credential(row.id, row.authorization_id, row.access_token_id, migrated=False)
+            if claimed.rowcount == 1:  # type: ignore[attr-defined]
+                return self._live_credential(
+                    row.id, row.authorization_id, row.access_token_id, migrated=False
+                )
+
+        # RFC 9700 section 4.14.2: a rotated refresh token presented again revokes its family.
+        revoke_family(session, row.authorization_id, utcnow(), reason="refresh token reused")
+        audit.record(
+            session,
+            nation_id=server.nation.id,
+            kind="token.reuse_detected",
+            app_id=app_id,
+            authorization_id=row.authorization_id,
+            credential="refresh_token",
+        )
+        return None
 
     def _claim_legacy_access_token(self, token_digest: bytes, app_id: int) -> PresentedRefreshToken | None:
         """Accept a never-expiring access token once as a refresh token, revoking it."""

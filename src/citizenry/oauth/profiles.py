@@ -73,7 +73,7 @@ class PkcePolicy(CodeChallenge):  # type: ignore[misc]
         super().validate_code_challenge(grant, redirect_uri)
 
     def validate_code_verifier(self, grant: Any, result: Any) -> None:
-        """Answer both PKCE downgrades with ``invalid_grant``: the code cannot be used that way."""
+        """Reject both PKCE downgrades with ``invalid_grant``, then let Authlib check the verifier."""
         challenge = self.get_authorization_code_challenge(grant.request.authorization_code)
         verifier = grant.request.form.get("code_verifier")
         if verifier and not challenge:

@@ -83,7 +83,7 @@ class NationAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         validate_single_client(request)
 
     def checked_response(self, request: StarletteOAuth2Request, endpoint: str | None = None) -> OAuthResponse:
-        """Answer a token request (``endpoint`` None), a revocation or an introspection."""
+        """Respond to a token request (``endpoint`` None), a revocation or an introspection."""
         try:
             self.validate_request_form(request)
         except OAuth2Error as error:

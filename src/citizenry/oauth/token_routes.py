@@ -42,7 +42,7 @@ def rate_limited_response(error: RateLimited) -> JSONResponse:
 
 
 async def _answer(request: Request, path: str) -> Response:
-    """Read, rate-limit and answer one request to a token-like endpoint."""
+    """Read, rate-limit and respond to one request to a token-like endpoint."""
     try:
         oauth_request = await token_request(request)
         if path == "/oauth/token" and not oauth_request.payload.grant_type:
