@@ -8,7 +8,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from tests.factory import CALLBACK, AppInfo, Factory, NationInfo, UserInfo
-from tests.flows import consent_page, decide, hidden_field, query_of, sign_in
+from tests.flows import authorize, consent_page, decide, exchange_params, hidden_field, query_of, sign_in
 
 
 def _params(app: AppInfo, **extra: str) -> dict[str, str]:
@@ -354,3 +354,71 @@ def test_app_name_is_escaped(client: TestClient, factory: Factory) -> None:
     assert page.status_code == 200
     assert "<img src=x" not in page.text
     assert "&lt;img src=x onerror=alert(1)&gt;{{7*7}}" in page.text
+
+
+def test_registered_query_must_match(client: TestClient, factory: Factory) -> None:
+    nation = factory.nation()
+    user = factory.user(nation)
+    app = factory.app(nation, redirect_uris=("https://app.example/cb?v=1",))
+    sign_in(client, nation.prefix, user.email)
+
+    same = consent_page(client, nation.prefix, _params(app, redirect_uri="https://app.example/cb?v=1"))
+    added = consent_page(client, nation.prefix, _params(app, redirect_uri="https://app.example/cb?v=1&x=2"))
+    reordered = consent_page(
+        client, nation.prefix, _params(app, redirect_uri="https://app.example/cb?x=2&v=1")
+    )
+
+    assert same.status_code == 200
+    assert added.status_code == 400
+    assert "location" not in added.headers
+    assert reordered.status_code == 400
+    assert "location" not in reordered.headers
+
+
+def test_loopback_userinfo_refused(client: TestClient, factory: Factory) -> None:
+    nation = factory.nation()
+    user = factory.user(nation)
+    app = factory.app(nation, redirect_uris=("http://127.0.0.1/cb",))
+    sign_in(client, nation.prefix, user.email)
+
+    response = consent_page(client, nation.prefix, _params(app, redirect_uri="http://attacker@127.0.0.1/cb"))
+
+    assert response.status_code == 400
+    assert "location" not in response.headers
+
+
+def test_unknown_and_empty_parameters(
+    client: TestClient, setup: tuple[NationInfo, UserInfo, AppInfo]
+) -> None:
+    nation, user, app = setup
+    sign_in(client, nation.prefix, user.email)
+    page = consent_page(client, nation.prefix, _params(app, extra="foobar", scope=""))
+
+    response = decide(client, nation.prefix, page.text, "authorize")
+
+    assert page.status_code == 200
+    assert response.status_code == 302
+    assert "code" in query_of(response.headers["location"])
+
+
+def test_consent_asked_every_time(client: TestClient, setup: tuple[NationInfo, UserInfo, AppInfo]) -> None:
+    nation, user, app = setup
+    sign_in(client, nation.prefix, user.email)
+    first = consent_page(client, nation.prefix, _params(app))
+    decide(client, nation.prefix, first.text, "authorize")
+
+    second = consent_page(client, nation.prefix, _params(app))
+
+    assert second.status_code == 200
+    assert 'value="authorize"' in second.text
+
+
+def test_refresh_token_is_not_a_code(client: TestClient, setup: tuple[NationInfo, UserInfo, AppInfo]) -> None:
+    nation, user, app = setup
+    code = authorize(client, nation.prefix, user.email, _params(app))["code"]
+    tokens = client.post(f"{nation.prefix}/oauth/token", data=exchange_params(app, code)).json()
+
+    for value in (tokens["refresh_token"], tokens["access_token"]):
+        response = client.post(f"{nation.prefix}/oauth/token", data=exchange_params(app, value))
+        assert response.status_code == 400
+        assert response.json()["error"] == "invalid_grant"

@@ -195,3 +195,22 @@ def test_invalid_default_nation_rejected(tmp_path: Path) -> None:
                 "CITIZENRY_DEFAULT_NATION": "not a slug",
             }
         )
+
+
+def test_slug_tricks_never_cross_nations(client: TestClient, factory: Factory) -> None:
+    alpha = factory.nation()
+    beta = factory.nation()
+    token = factory.test_token(beta, factory.user(beta))
+    headers = {"Authorization": f"Bearer {token}"}
+
+    upper = client.get(f"/n/{beta.slug.upper()}/api/v1/people", headers=headers)
+    dotted = client.get(f"/n/{beta.slug}%2e/api/v1/people", headers=headers)
+    # The path leads to beta, so beta's token must work there and alpha's must not.
+    alpha_token = factory.test_token(alpha, factory.user(alpha))
+    traversal = client.get(
+        f"/n/{alpha.slug}/../{beta.slug}/api/v1/people", headers={"Authorization": f"Bearer {alpha_token}"}
+    )
+
+    assert upper.status_code == 200
+    assert dotted.status_code == 404
+    assert traversal.status_code in {401, 404}
