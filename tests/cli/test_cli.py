@@ -492,7 +492,7 @@ def test_demo_seed_is_idempotent(tmp_path: Path) -> None:
     assert second.exit_code == 0, second.output
     expected = {
         "nations": 1,
-        "people": 300,
+        "people": 302,  # 300 fake people and the records of the two demo members
         "users": 2,
         "plan": "enterprise",
         "memberships": {DEMO_ADMIN_EMAIL: "admin", DEMO_STAFFER_EMAIL: "staffer"},

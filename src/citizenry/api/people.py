@@ -6,16 +6,18 @@ from collections import defaultdict
 from typing import Any
 
 from fastapi import APIRouter
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from citizenry.api.access import authenticate_caller, read_api_request
+from citizenry.api.errors import NotFound
 from citizenry.api.pagination import DEFAULT_LIMIT, PageRequest, PageTokens, page_link, parse_limit
+from citizenry.api.person_full import full_person
 from citizenry.api.person_json import abbreviated_person
 from citizenry.context import app_database, app_settings
-from citizenry.store.models import Person, Tag, Tagging
+from citizenry.store.models import Person, Tag, Tagging, User
 
 router = APIRouter()
 
@@ -52,14 +54,24 @@ def _read_page(session: Session, nation_id: int, page: PageRequest) -> tuple[lis
     return rows[: page.limit], len(rows) > page.limit, page.after_id is not None
 
 
+def _avatar_url(request: Request) -> str:
+    """The picture shown for a person without one, on this server (never a third-party host)."""
+    root: str = request.scope.get("root_path", "")
+    return f"{request.url.scheme}://{request.url.netloc}{root}/static/avatar.svg"
+
+
+def _single_person(session: Session, person: Person, avatar_url: str) -> dict[str, Any]:
+    tags = _tags_by_person(session, [person.id])[person.id]
+    return {"person": full_person(person, tags, avatar_url), "precinct": None}
+
+
 @router.get("/api/v1/people")
 async def people_index(request: Request) -> JSONResponse:
     """List the nation's people, ten at a time by default, in the abbreviated representation."""
     api_request = read_api_request(request)
     params = request.query_params
     secret_key = app_settings(request).secret_key
-    root = request.scope.get("root_path", "")
-    avatar_url = f"{request.url.scheme}://{request.url.netloc}{root}/static/avatar.svg"
+    avatar_url = _avatar_url(request)
 
     def read(session: Session) -> dict[str, Any]:
         caller = authenticate_caller(session, api_request)
@@ -96,3 +108,67 @@ async def people_index(request: Request) -> JSONResponse:
         }
 
     return JSONResponse(await app_database(request).run(read))
+
+
+@router.get("/api/v1/people/count")
+async def people_count(request: Request) -> JSONResponse:
+    """Count the nation's people."""
+    api_request = read_api_request(request)
+
+    def count(session: Session) -> dict[str, int]:
+        caller = authenticate_caller(session, api_request)
+        total = session.scalar(
+            select(func.count()).select_from(Person).where(Person.nation_id == caller.nation.id)
+        )
+        return {"people_count": int(total or 0)}
+
+    return JSONResponse(await app_database(request).run(count))
+
+
+@router.get("/api/v1/people/me")
+async def people_me(request: Request) -> JSONResponse:
+    """Show the person record of the token's owner, in the full representation."""
+    api_request = read_api_request(request)
+    avatar_url = _avatar_url(request)
+
+    def show(session: Session) -> dict[str, Any]:
+        caller = authenticate_caller(session, api_request, admin_only=False)
+        user = session.get(User, caller.grant.user_id)
+        assert user is not None
+        # NOTE: users are not linked to person records yet, so the owner's record is the person
+        # of this nation with the user's e-mail address.
+        person = session.scalar(
+            select(Person)
+            .where(Person.nation_id == caller.nation.id, func.lower(Person.email) == user.email)
+            .order_by(Person.id)
+            .limit(1)
+        )
+        if person is None:
+            raise NotFound()
+        return _single_person(session, person, avatar_url)
+
+    return JSONResponse(await app_database(request).run(show))
+
+
+@router.get("/api/v1/people/{person_id}")
+async def people_show(request: Request, person_id: str) -> JSONResponse:
+    """Show one person in the full representation; ``id_type=external`` looks up ``external_id``."""
+    api_request = read_api_request(request)
+    by_external_id = request.query_params.get("id_type") == "external"
+    avatar_url = _avatar_url(request)
+
+    def show(session: Session) -> dict[str, Any]:
+        caller = authenticate_caller(session, api_request)
+        query = select(Person).where(Person.nation_id == caller.nation.id)
+        if by_external_id:
+            query = query.where(Person.external_id == person_id).order_by(Person.id).limit(1)
+        elif person_id.isascii() and person_id.isdigit() and len(person_id) <= 18:
+            query = query.where(Person.id == int(person_id))
+        else:
+            raise NotFound()
+        person = session.scalar(query)
+        if person is None:
+            raise NotFound()
+        return _single_person(session, person, avatar_url)
+
+    return JSONResponse(await app_database(request).run(show))

@@ -86,6 +86,13 @@ def seed_demo(session: Session, *, people: int = 300, seed: int = 2026) -> DemoN
     staffer = create_user(session, email=DEMO_STAFFER_EMAIL, password=DEMO_PASSWORD, full_name="Demo Staffer")
     add_membership(session, user=staffer, nation=nation, level="staffer")
 
+    # The members are people of the nation too, so /api/v1/people/me finds their records.
+    session.add_all(
+        [
+            Person(nation_id=nation.id, first_name="Demo", last_name="Admin", email=DEMO_ADMIN_EMAIL),
+            Person(nation_id=nation.id, first_name="Demo", last_name="Staffer", email=DEMO_STAFFER_EMAIL),
+        ]
+    )
     fake = Faker("en_US")
     fake.seed_instance(seed)
     rng = random.Random(seed)

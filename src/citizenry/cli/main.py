@@ -367,7 +367,7 @@ def demo() -> None:
     default=300,
     show_default=True,
     type=click.IntRange(0, 100_000),
-    help="How many fake people to create.",
+    help="How many fake people to create, besides the records of the two demo members.",
 )
 def demo_seed(people: int) -> None:
     """Migrate the database and create the demo nation, unless it exists."""
