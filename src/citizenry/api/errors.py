@@ -56,3 +56,41 @@ class NotAcceptable(ApiError):
     default_message = (
         "This API answers only in JSON. Send 'Accept: application/json' and 'Content-Type: application/json'."
     )
+
+
+class MissingParameters(ApiError):
+    """A required parameter or body root key is missing, in NationBuilder's shape."""
+
+    status = 400
+    code = "missing_parameters"
+    default_message = "Missing Parameters."
+
+    def __init__(self, *names: str) -> None:
+        listed = ", ".join(names)
+        super().__init__(
+            parameters=list(names),
+            inner_error={"name": "Api::Error::MissingParameters", "message": f"Missing parameters: {listed}"},
+        )
+
+
+class ValidationFailed(ApiError):
+    """The request is well formed but its values are not acceptable."""
+
+    status = 400
+    code = "validation_failed"
+    default_message = "Validation Failed."
+
+    def __init__(self, errors: list[str]) -> None:
+        super().__init__(validation_errors=errors)
+
+
+class UnsupportedMediaType(ApiError):
+    status = 415
+    code = "unsupported_media_type"
+    default_message = "Send request bodies as JSON with 'Content-Type: application/json'."
+
+
+class MultipleMatches(ApiError):
+    status = 400
+    code = "multiple_matches"
+    default_message = "Several people match the given criteria; narrow them down to one."

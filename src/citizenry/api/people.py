@@ -22,7 +22,7 @@ from citizenry.store.models import Person, Tag, Tagging, User
 router = APIRouter()
 
 
-def _tags_by_person(session: Session, person_ids: list[int]) -> dict[int, list[str]]:
+def tags_by_person(session: Session, person_ids: list[int]) -> dict[int, list[str]]:
     tags: dict[int, list[str]] = defaultdict(list)
     if not person_ids:
         return tags
@@ -54,14 +54,14 @@ def _read_page(session: Session, nation_id: int, page: PageRequest) -> tuple[lis
     return rows[: page.limit], len(rows) > page.limit, page.after_id is not None
 
 
-def _avatar_url(request: Request) -> str:
+def avatar_url_for(request: Request) -> str:
     """The picture shown for a person without one, on this server (never a third-party host)."""
     root: str = request.scope.get("root_path", "")
     return f"{request.url.scheme}://{request.url.netloc}{root}/static/avatar.svg"
 
 
 def _single_person(session: Session, person: Person, avatar_url: str) -> dict[str, Any]:
-    tags = _tags_by_person(session, [person.id])[person.id]
+    tags = tags_by_person(session, [person.id])[person.id]
     return {"person": full_person(person, tags, avatar_url), "precinct": None}
 
 
@@ -71,7 +71,7 @@ async def people_index(request: Request) -> JSONResponse:
     api_request = read_api_request(request)
     params = request.query_params
     secret_key = app_settings(request).secret_key
-    avatar_url = _avatar_url(request)
+    avatar_url = avatar_url_for(request)
 
     def read(session: Session) -> dict[str, Any]:
         caller = authenticate_caller(session, api_request)
@@ -84,7 +84,7 @@ async def people_index(request: Request) -> JSONResponse:
             page = PageRequest(limit=parse_limit(limit_values, DEFAULT_LIMIT))
 
         people, has_next, has_prev = _read_page(session, caller.nation.id, page)
-        tags = _tags_by_person(session, [p.id for p in people])
+        tags = tags_by_person(session, [p.id for p in people])
         # NationBuilder's links are "/api/v1/..." paths; clients append them to the base URL they
         # were given, which already carries any "/n/{slug}" prefix.
         path = "/api/v1/people"
@@ -129,7 +129,7 @@ async def people_count(request: Request) -> JSONResponse:
 async def people_me(request: Request) -> JSONResponse:
     """Show the person record of the token's owner, in the full representation."""
     api_request = read_api_request(request)
-    avatar_url = _avatar_url(request)
+    avatar_url = avatar_url_for(request)
 
     def show(session: Session) -> dict[str, Any]:
         caller = authenticate_caller(session, api_request, admin_only=False)
@@ -155,7 +155,7 @@ async def people_show(request: Request, person_id: str) -> JSONResponse:
     """Show one person in the full representation; ``id_type=external`` looks up ``external_id``."""
     api_request = read_api_request(request)
     by_external_id = request.query_params.get("id_type") == "external"
-    avatar_url = _avatar_url(request)
+    avatar_url = avatar_url_for(request)
 
     def show(session: Session) -> dict[str, Any]:
         caller = authenticate_caller(session, api_request)

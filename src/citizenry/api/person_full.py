@@ -197,4 +197,6 @@ def full_person(person: Person, tags: Iterable[str], avatar_url: str) -> dict[st
         else []
     )
     body["first_supporter_at"] = iso_utc(person.created_at)
+    # Writable full-only fields the person has values for.
+    body.update(person.extra or {})
     return body

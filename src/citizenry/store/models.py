@@ -19,6 +19,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
     true,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -265,6 +266,7 @@ class Person(Base):
     __table_args__ = (
         Index("ix_people_nation_id_id", "nation_id", "id"),
         Index("ix_people_nation_id_email", "nation_id", "email"),
+        Index("ix_people_nation_id_external_id", "nation_id", "external_id"),
     )
 
     id: Mapped[int] = _id()
@@ -332,6 +334,11 @@ class Person(Base):
     supranational_district: Mapped[str | None] = _text()
     village_district: Mapped[str | None] = _text()
     ward: Mapped[str | None] = _text()
+
+    #: Writable fields of the full representation that have no column of their own, by name.
+    extra: Mapped[dict[str, Any]] = mapped_column(
+        JsonType, nullable=False, default=dict, server_default=text("'{}'")
+    )
 
 
 class Tag(Base):

@@ -1,0 +1,329 @@
+"""Validation of person writes (``{"person": {...}}``) and their application to a row.
+
+Every writable field is checked for its JSON type and size, so a bad value is a 400
+``validation_failed`` naming the field, never a server error or a silent cut. Read-only and
+derived fields that a client sends back from a read are ignored; unknown fields are refused.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from citizenry.api.errors import ValidationFailed
+from citizenry.api.person_full import (
+    EMPTY_LISTS,
+    FALSE_BOOLEANS,
+    NULL_BOOLEANS,
+    NULL_INTEGERS,
+    NULL_OBJECTS,
+    NULL_STRINGS,
+    NULL_TIMESTAMPS,
+    TRUE_BOOLEANS,
+    ZERO_INTEGERS,
+)
+from citizenry.api.person_json import ADDRESS_FIELDS, PLAIN_FIELDS
+from citizenry.store.models import Person
+
+MAX_STRING = 255
+MAX_TEXT = 10_000
+MAX_TAGS = 100
+
+#: Columns that hold a short string.
+STRING_COLUMNS = frozenset(
+    {
+        "first_name",
+        "middle_name",
+        "last_name",
+        "phone",
+        "mobile",
+        "work_phone_number",
+        "employer",
+        "occupation",
+        *(
+            name
+            for name in PLAIN_FIELDS
+            if name.endswith(("_id", "_district", "_region", "_guid", "_regid", "_name")) or name == "ward"
+        ),
+    }
+    - {"precinct_id", "recruiter_id"}
+)
+BOOLEAN_COLUMNS = frozenset(
+    {
+        "email_opt_in",
+        "mobile_opt_in",
+        "do_not_call",
+        "do_not_contact",
+        "has_facebook",
+        "is_twitter_follower",
+        "is_volunteer",
+    }
+)
+
+#: Writable full-representation fields kept in ``people.extra``.
+EXTRA_STRINGS = frozenset(
+    {
+        "legal_name",
+        "prefix",
+        "suffix",
+        "username",
+        "email2",
+        "email3",
+        "email4",
+        "language",
+        "locale",
+        "demo",
+        "ethnicity",
+        "religion",
+        "church",
+        "marital_status",
+        "inferred_party",
+        "previous_party",
+        "availability",
+        "phone_time",
+        "fax_number",
+        "website",
+        "bio",
+        "profile_headline",
+        "profile_content",
+        "submitted_address",
+        "facebook_username",
+        "twitter_login",
+        "twitter_description",
+        "twitter_location",
+        "twitter_website",
+        "meetup_id",
+    }
+)
+EXTRA_BOOLEANS = frozenset(
+    {
+        "is_deceased",
+        "is_prospect",
+        "is_profile_private",
+        "is_profile_searchable",
+        "is_leaderboardable",
+        "is_supporter",
+        "federal_donotcall",
+        "party_member",
+        "is_mobile_bad",
+        "is_survey_question_private",
+        "is_absentee_voter",
+        "is_active_voter",
+        "is_early_voter",
+        "is_permanent_absentee_voter",
+        "is_dropped_from_file",
+    }
+)
+EXTRA_ADDRESSES = frozenset(
+    {
+        "home_address",
+        "mailing_address",
+        "registered_address",
+        "work_address",
+        "billing_address",
+        "user_submitted_address",
+    }
+)
+EXTRA_FIELDS = EXTRA_STRINGS | EXTRA_BOOLEANS | EXTRA_ADDRESSES | {"priority_level"}
+
+#: Fields a read returns that a write may carry back; they are ignored.
+READ_ONLY = (
+    frozenset(
+        {
+            "id",
+            "created_at",
+            "updated_at",
+            "full_name",
+            "emails",
+            "primary_email_id",
+            "profile_image_url_ssl",
+            "precinct_id",
+            *NULL_OBJECTS,
+            *NULL_INTEGERS,
+            *ZERO_INTEGERS,
+            *FALSE_BOOLEANS,
+            *TRUE_BOOLEANS,
+            *NULL_BOOLEANS,
+            *NULL_STRINGS,
+            *NULL_TIMESTAMPS,
+            *EMPTY_LISTS,
+            "first_supporter_at",
+        }
+    )
+    - EXTRA_FIELDS
+    - STRING_COLUMNS
+    - BOOLEAN_COLUMNS
+    - {"email1"}
+)
+
+
+@dataclass
+class PersonChanges:
+    """The validated values of one write, ready to apply."""
+
+    columns: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+    tags: list[str] = field(default_factory=list)
+
+
+def _string(name: str, value: Any, errors: list[str], limit: int = MAX_STRING) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and name.endswith("_id"):
+        value = str(value)  # external ids arrive as numbers from some systems
+    if not isinstance(value, str):
+        errors.append(f"{name} must be a string")
+        return None
+    value = value.strip()
+    if len(value) > limit:
+        errors.append(f"{name} is longer than {limit} characters")
+        return None
+    return value or None
+
+
+def _boolean(name: str, value: Any, errors: list[str]) -> bool | None:
+    if not isinstance(value, bool):
+        errors.append(f"{name} must be true or false")
+        return None
+    return value
+
+
+def _integer(name: str, value: Any, errors: list[str], low: int, high: int) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        errors.append(f"{name} must be a whole number from {low} to {high}")
+        return None
+    return value
+
+
+def _address(name: str, value: Any, errors: list[str]) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        errors.append(f"{name} must be an address object")
+        return None
+    unknown = sorted(set(value) - set(ADDRESS_FIELDS))
+    if unknown:
+        errors.append(f"{name} has unknown fields: {', '.join(unknown[:5])}")
+        return None
+    address: dict[str, Any] = {}
+    for key in ADDRESS_FIELDS:
+        raw = value.get(key)
+        if key in {"lat", "lng"} and isinstance(raw, (int, float)) and not isinstance(raw, bool):
+            raw = str(raw)
+        address[key] = _string(f"{name}.{key}", raw, errors)
+    return address
+
+
+EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _email(name: str, value: Any, errors: list[str]) -> str | None:
+    email = _string(name, value, errors, limit=254)
+    if email is not None and not EMAIL_PATTERN.match(email):
+        errors.append(f"{name} is not a valid e-mail address")
+        return None
+    return email
+
+
+def _tags(value: Any, errors: list[str]) -> list[str]:
+    values = [value] if isinstance(value, str) else value
+    if not isinstance(values, list) or not all(isinstance(tag, str) for tag in values):
+        errors.append("tags must be a string or a list of strings")
+        return []
+    tags = [tag.strip() for tag in values if tag.strip()]
+    if len(tags) > MAX_TAGS or any(len(tag) > MAX_STRING for tag in tags):
+        errors.append(f"tags must be at most {MAX_TAGS} names of at most {MAX_STRING} characters")
+        return []
+    return list(dict.fromkeys(tags))
+
+
+def _one_of(name: str, value: Any, errors: list[str], allowed: set[str]) -> str | None:
+    text = _string(name, value, errors)
+    if text is not None and text.upper() not in allowed:
+        errors.append(f"{name} must be one of {', '.join(sorted(allowed))}")
+        return None
+    return text.upper() if text else None
+
+
+def _birthdate(value: Any, errors: list[str]) -> date | None:
+    text = _string("birthdate", value, errors)
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        errors.append("birthdate must be a date as YYYY-MM-DD")
+        return None
+
+
+#: Validators of the columns with a rule of their own.
+SPECIAL_COLUMNS: dict[str, Callable[[Any, list[str]], Any]] = {
+    "email": lambda value, errors: _email("email", value, errors),
+    "note": lambda value, errors: _string("note", value, errors, limit=MAX_TEXT),
+    "party": lambda value, errors: _string("party", value, errors, limit=1),
+    "sex": lambda value, errors: _one_of("sex", value, errors, {"M", "F", "O"}),
+    "birthdate": _birthdate,
+    "support_level": lambda value, errors: _integer("support_level", value, errors, 1, 5),
+    "signup_type": lambda value, errors: _integer("signup_type", value, errors, 0, 1) or 0,
+    "recruiter_id": lambda value, errors: _integer("recruiter_id", value, errors, 1, 2**53),
+    "primary_address": lambda value, errors: _address("primary_address", value, errors),
+}
+
+
+def validate_person(data: dict[str, Any]) -> PersonChanges:
+    """Check a person body; raise ``validation_failed`` listing every problem at once."""
+    errors: list[str] = []
+    changes = PersonChanges()
+    if "email1" in data and "email" not in data:
+        data = {**data, "email": data["email1"]}
+    for name, value in data.items():
+        if name in SPECIAL_COLUMNS:
+            changes.columns[name] = SPECIAL_COLUMNS[name](value, errors)
+        elif name in STRING_COLUMNS:
+            changes.columns[name] = _string(name, value, errors)
+        elif name in BOOLEAN_COLUMNS:
+            changes.columns[name] = _boolean(name, value, errors)
+        elif name in EXTRA_STRINGS:
+            changes.extra[name] = _string(
+                name, value, errors, limit=MAX_TEXT if name == "bio" else MAX_STRING
+            )
+        elif name in EXTRA_BOOLEANS:
+            changes.extra[name] = None if value is None else _boolean(name, value, errors)
+        elif name in EXTRA_ADDRESSES:
+            changes.extra[name] = _address(name, value, errors)
+        elif name == "priority_level":
+            changes.extra[name] = _integer(name, value, errors, 1, 5)
+        elif name == "tags":
+            changes.tags = _tags(value, errors)
+        elif name in READ_ONLY or name == "email1":
+            continue
+        else:
+            errors.append(f"{str(name)[:64]} is not a person field")
+    if errors:
+        raise ValidationFailed(errors)
+    return changes
+
+
+def apply_changes(person: Person, changes: PersonChanges, *, overwrite: bool) -> None:
+    """Write the changes into ``person``; with ``overwrite`` False, only fields that are empty."""
+    for name, value in changes.columns.items():
+        if overwrite or getattr(person, name) in (None, "", False):
+            setattr(person, name, value)
+    extra = dict(person.extra or {})
+    for name, value in changes.extra.items():
+        if overwrite or extra.get(name) in (None, "", False):
+            extra[name] = value
+    person.extra = extra
+
+
+def check_identity(person: Person) -> None:
+    """A person needs a name, an e-mail address or a phone number."""
+    if not any([person.first_name, person.last_name, person.email, person.phone, person.mobile]):
+        raise ValidationFailed(
+            ["identity: a person needs a first or last name, an e-mail address or a phone number"]
+        )
