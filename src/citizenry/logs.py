@@ -11,6 +11,9 @@ def configure_logging(level: str) -> None:
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
     quiet_authlib()
+    if level != "DEBUG":
+        # Alembic reports every migration step at INFO; the CLI prints its own summary.
+        logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 def quiet_authlib() -> None:

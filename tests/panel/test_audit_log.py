@@ -175,8 +175,8 @@ def test_page_shows_actor_and_app(client: TestClient, factory: Factory) -> None:
     assert row is not None
     cells = re.findall(r"<td>(.*?)</td>", row.group(1), re.DOTALL)
     assert cells[1] == "<code>app.updated</code>"
-    assert cells[2] == str(admin.id)
-    assert cells[3] == str(app.id)
+    assert cells[2] == admin.email
+    assert cells[3] == "Renamed"
 
 
 def test_page_escapes_app_name(client: TestClient, factory: Factory) -> None:

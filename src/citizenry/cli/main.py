@@ -351,8 +351,9 @@ def cleanup() -> None:
         lambda session: delete_expired(session, refresh_token_max_age=settings.refresh_token_max_age)
     )
     console.print(
-        f"Deleted {counts.authorizations} authorizations, {counts.authorization_codes} codes, "
-        f"{counts.access_tokens} access tokens and {counts.test_tokens} API tokens."
+        f"Deleted: authorizations {counts.authorizations}, "
+        f"authorization codes {counts.authorization_codes}, "
+        f"access tokens {counts.access_tokens}, API tokens {counts.test_tokens}."
     )
 
 

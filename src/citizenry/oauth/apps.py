@@ -33,7 +33,8 @@ class InvalidApp(ValueError):
 def is_loopback_host(host: str | None) -> bool:
     if not host:
         return False
-    if host == "localhost":
+    # RFC 6761 section 6.3: "localhost" and every name under it resolve to loopback.
+    if host == "localhost" or host.endswith(".localhost"):
         return True
     try:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
@@ -254,7 +255,13 @@ def update_app(
     app.strict_profile = options.strict_profile
     session.flush()
     audit.record(
-        session, nation_id=app.nation_id, kind="app.updated", actor_user_id=actor_user_id, app_id=app.id
+        session,
+        nation_id=app.nation_id,
+        kind="app.updated",
+        actor_user_id=actor_user_id,
+        app_id=app.id,
+        name=app.name,
+        client_id=app.client_id,
     )
     return app
 
@@ -272,6 +279,8 @@ def regenerate_secret(session: Session, app: App, *, actor_user_id: int | None =
         kind="app.secret_regenerated",
         actor_user_id=actor_user_id,
         app_id=app.id,
+        name=app.name,
+        client_id=app.client_id,
     )
     return secret
 

@@ -148,6 +148,8 @@ async def authorize(request: Request) -> Response:
         nation=outcome.member.nation,
         app_name=outcome.app_name,
         user_email=outcome.member.user.email,
+        is_admin=outcome.member.is_admin,
+        level=outcome.member.membership.permission_level,
         redirect_host=urlsplit(outcome.redirect_uri).netloc,
         handle=handle,
     )
@@ -198,6 +200,7 @@ async def decide(request: Request) -> Response:
             kind="authorization.granted" if grant_user else "authorization.denied",
             actor_user_id=member.user.id,
             app_id=grant.client.app_id,
+            app_name=grant.client.name,
         )
         return response
 

@@ -36,7 +36,10 @@ def validate_token_request_encoding(request: Any, *, strict: bool) -> None:
     if request.encoding == "query" and "client_secret" in request.form:
         parts = urlsplit(request.uri)
         if parts.scheme != "https" and not is_loopback_host(parts.hostname):
-            raise InvalidRequestError("Client credentials in the query string are accepted only over https.")
+            raise InvalidRequestError(
+                "Client credentials in the query string are accepted only over https or on a "
+                "loopback address."
+            )
 
 
 class PkcePolicy(CodeChallenge):  # type: ignore[misc]

@@ -31,6 +31,16 @@ from citizenry.store.types import utcnow
 logger = logging.getLogger(__name__)
 
 
+#: Descriptions for the errors Authlib raises without one.
+DESCRIPTIONS = {
+    "invalid_grant": "The code or refresh token is invalid, expired, revoked or was issued to another app.",
+    "unsupported_grant_type": "Use grant_type=authorization_code or grant_type=refresh_token.",
+    "unsupported_token_type": "token_type_hint must be access_token or refresh_token.",
+    "invalid_scope": "The requested scope is wider than the one granted.",
+    "invalid_request": "The request is missing a parameter or has an invalid one.",
+}
+
+
 class NationIssuer(IssuerParameter):  # type: ignore[misc]
     """Adds ``iss`` to authorization responses (RFC 9207): each nation is its own issuer."""
 
@@ -102,7 +112,10 @@ class NationAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
             # 2.2.1 and RFC 6749 section 5.2 make it a 400 without a challenge.
             response.status = 400
             response.headers = [(k, v) for k, v in response.headers if k.lower() != "www-authenticate"]
+        if isinstance(body, dict) and not body.get("error_description") and body.get("error") in DESCRIPTIONS:
+            body["error_description"] = DESCRIPTIONS[body["error"]]
         if isinstance(body, dict) and body.get("error") == "invalid_client":
+            body["error_description"] = "Client authentication failed: check the client id and secret."
             # Authlib returns 400 for an unknown client and 401 for a wrong secret. Return
             # both with 401 and a Basic challenge, as RFC 6749 section 5.2 allows for every
             # invalid_client, so one kind of failure has one status.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from fastapi import APIRouter
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -16,7 +17,7 @@ from citizenry.panel.access import Member, SignInRequired, load_member
 from citizenry.panel.forms import checked_form, form_field
 from citizenry.panel.pages import PanelError, redirect, render
 from citizenry.panel.session import signed_in_user_id
-from citizenry.store.models import App, AuditEvent
+from citizenry.store.models import App, AuditEvent, User
 from citizenry.tenancy.nations import InvalidNation, create_nation
 from citizenry.tenancy.users import add_membership, find_user
 
@@ -73,13 +74,32 @@ async def audit_log(request: Request) -> Response:
     if kind and kind not in AUDIT_FILTERS:
         kind = ""
 
-    def load(session: Session) -> tuple[Member, list[AuditEvent]]:
+    def load(session: Session) -> tuple[Member, list[AuditEvent], dict[int, str], dict[int, str]]:
         member = _admin(session, request)
         prefix = f"{kind}." if kind else ""
-        return member, audit.list_events(session, member.nation.id, kind_prefix=prefix)
+        events = audit.list_events(session, member.nation.id, kind_prefix=prefix)
+        user_ids = {event.actor_user_id for event in events if event.actor_user_id}
+        app_ids = {event.app_id for event in events if event.app_id}
+        emails = {
+            row.id: row.email
+            for row in session.execute(select(User.id, User.email).where(User.id.in_(user_ids)))
+        }
+        names = {
+            row.id: row.name for row in session.execute(select(App.id, App.name).where(App.id.in_(app_ids)))
+        }
+        return member, events, emails, names
 
-    member, events = await app_database(request).run(load)
-    return render(request, "audit.html", member=member, events=events, kind=kind, filters=AUDIT_FILTERS)
+    member, events, emails, names = await app_database(request).run(load)
+    return render(
+        request,
+        "audit.html",
+        member=member,
+        events=events,
+        kind=kind,
+        filters=AUDIT_FILTERS,
+        emails=emails,
+        app_names=names,
+    )
 
 
 def _certified_developer(session: Session, request: Request) -> int:
