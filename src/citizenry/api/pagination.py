@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 from urllib.parse import urlencode
 
 from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy import Select
+from sqlalchemy.orm import InstrumentedAttribute, Session
+from starlette.datastructures import QueryParams
 
 from citizenry.api.errors import BadRequest
+
+Row = TypeVar("Row")
 
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 100
@@ -102,3 +107,54 @@ def page_link(path: str, tokens: PageTokens, page: PageRequest) -> str:
     nonce, token = tokens.seal(page)
     query = {**page.filters, "__nonce": nonce, "__token": token, "limit": str(page.limit)}
     return f"{path}?{urlencode(query)}"
+
+
+def page_request(tokens: PageTokens, params: QueryParams) -> PageRequest:
+    """Read ``__nonce``, ``__token`` and ``limit`` from a query string: the first page without a token."""
+    nonce, token = params.get("__nonce"), params.get("__token")
+    limit_values = params.getlist("limit")
+    if nonce is not None or token is not None:
+        return tokens.open(nonce or "", token or "", limit_values)
+    return PageRequest(limit=parse_limit(limit_values, DEFAULT_LIMIT))
+
+
+@dataclass(frozen=True)
+class Page(Generic[Row]):
+    rows: list[Row]
+    next: str | None
+    prev: str | None
+
+
+def read_page(
+    session: Session,
+    query: Select[Any],
+    id_column: InstrumentedAttribute[int],
+    page: PageRequest,
+    *,
+    tokens: PageTokens,
+    path: str,
+) -> Page[Any]:
+    """Read one page of ``query`` in ``id_column`` order, with its ``next`` and ``prev`` links.
+
+    ``path`` is the ``/api/v1/...`` path the links lead to; clients append it to the base URL
+    they were given, which already carries any ``/n/{slug}`` prefix.
+    """
+    if page.before_id is not None:
+        backwards = query.where(id_column < page.before_id).order_by(id_column.desc())
+        rows: list[Any] = list(session.scalars(backwards.limit(page.limit + 1)))
+        has_next, has_prev = True, len(rows) > page.limit
+        rows = list(reversed(rows[: page.limit]))
+    else:
+        forwards = query if page.after_id is None else query.where(id_column > page.after_id)
+        rows = list(session.scalars(forwards.order_by(id_column).limit(page.limit + 1)))
+        has_next, has_prev = len(rows) > page.limit, page.after_id is not None
+        rows = rows[: page.limit]
+
+    next_link = prev_link = None
+    if rows and has_next:
+        after = PageRequest(limit=page.limit, after_id=rows[-1].id, filters=page.filters)
+        next_link = page_link(path, tokens, after)
+    if rows and has_prev:
+        before = PageRequest(limit=page.limit, before_id=rows[0].id, filters=page.filters)
+        prev_link = page_link(path, tokens, before)
+    return Page(rows=rows, next=next_link, prev=prev_link)

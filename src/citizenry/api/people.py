@@ -13,7 +13,7 @@ from starlette.responses import JSONResponse
 
 from citizenry.api.access import authenticate_caller, read_api_request
 from citizenry.api.errors import NotFound
-from citizenry.api.pagination import DEFAULT_LIMIT, PageRequest, PageTokens, page_link, parse_limit
+from citizenry.api.pagination import Page, PageTokens, page_request, read_page
 from citizenry.api.person_full import full_person
 from citizenry.api.person_json import abbreviated_person
 from citizenry.context import app_database, app_settings
@@ -36,22 +36,14 @@ def tags_by_person(session: Session, person_ids: list[int]) -> dict[int, list[st
     return tags
 
 
-def _read_page(session: Session, nation_id: int, page: PageRequest) -> tuple[list[Person], bool, bool]:
-    """Return a page of people in id order, and whether pages exist after and before it."""
-    query = select(Person).where(Person.nation_id == nation_id)
-    if page.before_id is not None:
-        rows = list(
-            session.scalars(
-                query.where(Person.id < page.before_id).order_by(Person.id.desc()).limit(page.limit + 1)
-            )
-        )
-        has_before = len(rows) > page.limit
-        return list(reversed(rows[: page.limit])), True, has_before
-
-    if page.after_id is not None:
-        query = query.where(Person.id > page.after_id)
-    rows = list(session.scalars(query.order_by(Person.id).limit(page.limit + 1)))
-    return rows[: page.limit], len(rows) > page.limit, page.after_id is not None
+def people_listing(session: Session, page: Page[Person], avatar_url: str) -> dict[str, Any]:
+    """Return a page of people as ``{"results", "next", "prev"}`` in the abbreviated representation."""
+    tags = tags_by_person(session, [person.id for person in page.rows])
+    return {
+        "results": [abbreviated_person(person, tags[person.id], avatar_url) for person in page.rows],
+        "next": page.next,
+        "prev": page.prev,
+    }
 
 
 def avatar_url_for(request: Request) -> str:
@@ -76,36 +68,11 @@ async def people_index(request: Request) -> JSONResponse:
     def read(session: Session) -> dict[str, Any]:
         caller = authenticate_caller(session, api_request)
         tokens = PageTokens(secret_key, nation_id=caller.nation.id, listing="people")
-        nonce, token = params.get("__nonce"), params.get("__token")
-        limit_values = params.getlist("limit")
-        if nonce is not None or token is not None:
-            page = tokens.open(nonce or "", token or "", limit_values)
-        else:
-            page = PageRequest(limit=parse_limit(limit_values, DEFAULT_LIMIT))
-
-        people, has_next, has_prev = _read_page(session, caller.nation.id, page)
-        tags = tags_by_person(session, [p.id for p in people])
-        # NationBuilder's links are "/api/v1/..." paths; clients append them to the base URL they
-        # were given, which already carries any "/n/{slug}" prefix.
-        path = "/api/v1/people"
-        next_link = prev_link = None
-        if people and has_next:
-            next_link = page_link(
-                path,
-                tokens,
-                PageRequest(limit=page.limit, after_id=people[-1].id, filters=page.filters),
-            )
-        if people and has_prev:
-            prev_link = page_link(
-                path,
-                tokens,
-                PageRequest(limit=page.limit, before_id=people[0].id, filters=page.filters),
-            )
-        return {
-            "results": [abbreviated_person(p, tags[p.id], avatar_url) for p in people],
-            "next": next_link,
-            "prev": prev_link,
-        }
+        query = select(Person).where(Person.nation_id == caller.nation.id)
+        page = read_page(
+            session, query, Person.id, page_request(tokens, params), tokens=tokens, path="/api/v1/people"
+        )
+        return people_listing(session, page, avatar_url)
 
     return JSONResponse(await app_database(request).run(read))
 

@@ -37,7 +37,7 @@ MATCH_IDS = (
 )
 
 
-def _add_tags(session: Session, person: Person, names: list[str]) -> None:
+def add_tags(session: Session, person: Person, names: list[str]) -> None:
     """Tag the person; tags are created on first use and existing taggings stay."""
     for name in names:
         tag = session.scalar(select(Tag).where(Tag.nation_id == person.nation_id, Tag.name == name))
@@ -60,7 +60,7 @@ def _person_body(session: Session, person: Person, avatar_url: str) -> dict[str,
     return {"person": full_person(person, tags, avatar_url), "precinct": None}
 
 
-def _find_person(session: Session, caller: Caller, person_id: str) -> Person:
+def find_person(session: Session, caller: Caller, person_id: str) -> Person:
     if not (person_id.isascii() and person_id.isdigit() and len(person_id) <= 18):
         raise NotFound()
     person = session.scalar(
@@ -77,7 +77,7 @@ def _create(session: Session, caller: Caller, changes: PersonChanges) -> Person:
     check_identity(person)
     session.add(person)
     session.flush()
-    _add_tags(session, person, changes.tags)
+    add_tags(session, person, changes.tags)
     logger.info("created person id=%s on nation id=%s", person.id, caller.nation.id)
     return person
 
@@ -132,7 +132,7 @@ async def _upsert(request: Request, *, overwrite: bool) -> JSONResponse:
         person = matches[0]
         apply_changes(person, changes, overwrite=overwrite)
         check_identity(person)
-        _add_tags(session, person, changes.tags)
+        add_tags(session, person, changes.tags)
         return 200, _person_body(session, person, avatar_url)
 
     status, body = await app_database(request).run(upsert)
@@ -160,11 +160,11 @@ async def people_update(request: Request, person_id: str) -> JSONResponse:
 
     def update(session: Session) -> dict[str, Any]:
         caller = authenticate_caller(session, api_request)
-        person = _find_person(session, caller, person_id)
+        person = find_person(session, caller, person_id)
         changes = validate_person(data)
         apply_changes(person, changes, overwrite=True)
         check_identity(person)
-        _add_tags(session, person, changes.tags)
+        add_tags(session, person, changes.tags)
         return _person_body(session, person, avatar_url)
 
     return JSONResponse(await app_database(request).run(update))
@@ -177,7 +177,7 @@ async def people_destroy(request: Request, person_id: str) -> Response:
 
     def destroy(session: Session) -> None:
         caller = authenticate_caller(session, api_request)
-        person = _find_person(session, caller, person_id)
+        person = find_person(session, caller, person_id)
         session.delete(person)
         logger.info("deleted person id=%s on nation id=%s", person.id, caller.nation.id)
 

@@ -191,11 +191,13 @@ def full_person(person: Person, tags: Iterable[str], avatar_url: str) -> dict[st
     body["full_name"] = " ".join(part for part in names if part) or None
     body["email1"] = person.email
     body["primary_email_id"] = 1 if person.email else None
-    body["emails"] = (
-        [{"email_address": person.email, "email_number": 1, "is_bad": False, "is_primary": True}]
-        if person.email
-        else []
-    )
+    extra = person.extra or {}
+    addresses = [person.email, *(extra.get(f"email{number}") for number in (2, 3, 4))]
+    body["emails"] = [
+        {"email_address": address, "email_number": number, "is_bad": False, "is_primary": number == 1}
+        for number, address in enumerate(addresses, start=1)
+        if address
+    ]
     body["first_supporter_at"] = iso_utc(person.created_at)
     # Writable full-only fields the person has values for.
     body.update(person.extra or {})

@@ -270,7 +270,7 @@ SPECIAL_COLUMNS: dict[str, Callable[[Any, list[str]], Any]] = {
     "birthdate": _birthdate,
     "support_level": lambda value, errors: _integer("support_level", value, errors, 1, 5),
     "signup_type": lambda value, errors: _integer("signup_type", value, errors, 0, 1) or 0,
-    "recruiter_id": lambda value, errors: _integer("recruiter_id", value, errors, 1, 2**53),
+    "recruiter_id": lambda value, errors: _integer("recruiter_id", value, errors, 1, 2**31 - 1),
     "primary_address": lambda value, errors: _address("primary_address", value, errors),
 }
 
