@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from citizenry.api.access import Caller, authenticate_caller, read_api_request
-from citizenry.api.bodies import read_root
+from citizenry.api.bodies import parse_root, read_body
 from citizenry.api.errors import MultipleMatches, NotFound
 from citizenry.api.people import avatar_url_for, tags_by_person
 from citizenry.api.person_full import full_person
@@ -86,12 +86,12 @@ def _create(session: Session, caller: Caller, changes: PersonChanges) -> Person:
 async def people_create(request: Request) -> JSONResponse:
     """Create a person: 201 with the full representation."""
     api_request = read_api_request(request)
-    data = await read_root(request, "person")
+    body = await read_body(request)
     avatar_url = avatar_url_for(request)
 
     def create(session: Session) -> dict[str, Any]:
         caller = authenticate_caller(session, api_request)
-        changes = validate_person(data)
+        changes = validate_person(parse_root(body, "person"))
         return _person_body(session, _create(session, caller, changes), avatar_url)
 
     return JSONResponse(await app_database(request).run(create), status_code=201)
@@ -115,12 +115,12 @@ def _match(session: Session, caller: Caller, changes: PersonChanges) -> list[Per
 
 async def _upsert(request: Request, *, overwrite: bool) -> JSONResponse:
     api_request = read_api_request(request)
-    data = await read_root(request, "person")
+    body = await read_body(request)
     avatar_url = avatar_url_for(request)
 
     def upsert(session: Session) -> tuple[int, dict[str, Any]]:
         caller = authenticate_caller(session, api_request)
-        changes = validate_person(data)
+        changes = validate_person(parse_root(body, "person"))
         email = changes.columns.get("email") or ""
         # Concurrent pushes of one new person must create it once.
         lock_for_write(session, caller.nation.id, f"person:{email.lower()}")
@@ -135,8 +135,8 @@ async def _upsert(request: Request, *, overwrite: bool) -> JSONResponse:
         add_tags(session, person, changes.tags)
         return 200, _person_body(session, person, avatar_url)
 
-    status, body = await app_database(request).run(upsert)
-    return JSONResponse(body, status_code=status)
+    status, answer = await app_database(request).run(upsert)
+    return JSONResponse(answer, status_code=status)
 
 
 @router.put("/api/v1/people/push")
@@ -155,13 +155,13 @@ async def people_add(request: Request) -> JSONResponse:
 async def people_update(request: Request, person_id: str) -> JSONResponse:
     """Update a person; tags sent are added to the existing ones."""
     api_request = read_api_request(request)
-    data = await read_root(request, "person")
+    body = await read_body(request)
     avatar_url = avatar_url_for(request)
 
     def update(session: Session) -> dict[str, Any]:
         caller = authenticate_caller(session, api_request)
         person = find_person(session, caller, person_id)
-        changes = validate_person(data)
+        changes = validate_person(parse_root(body, "person"))
         apply_changes(person, changes, overwrite=True)
         check_identity(person)
         add_tags(session, person, changes.tags)

@@ -178,6 +178,9 @@ def _string(name: str, value: Any, errors: list[str], limit: int = MAX_STRING) -
         errors.append(f"{name} must be a string")
         return None
     value = value.strip()
+    if "\x00" in value:
+        errors.append(f"{name} contains a NUL character")
+        return None
     if len(value) > limit:
         errors.append(f"{name} is longer than {limit} characters")
         return None
@@ -236,6 +239,9 @@ def _tags(value: Any, errors: list[str]) -> list[str]:
         errors.append("tags must be a string or a list of strings")
         return []
     tags = [tag.strip() for tag in values if tag.strip()]
+    if any("\x00" in tag for tag in tags):
+        errors.append("tags must not contain NUL characters")
+        return []
     if len(tags) > MAX_TAGS or any(len(tag) > MAX_STRING for tag in tags):
         errors.append(f"tags must be at most {MAX_TAGS} names of at most {MAX_STRING} characters")
         return []

@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from citizenry.api.access import Caller, authenticate_caller, read_api_request
-from citizenry.api.bodies import read_root
+from citizenry.api.bodies import parse_root, read_body
 from citizenry.api.errors import NotFound, ValidationFailed
 from citizenry.api.pagination import PageTokens, page_request, read_page
 from citizenry.api.people import avatar_url_for, people_listing
@@ -35,7 +35,10 @@ def _tag_names(value: Any) -> list[str]:
     if not isinstance(names, list) or not names or not all(isinstance(name, str) for name in names):
         raise ValidationFailed(["tag must be a tag name or a list of tag names"])
     cleaned = [name.strip() for name in names]
-    if any(not name or len(name) > MAX_STRING for name in cleaned) or len(cleaned) > MAX_TAGS:
+    if (
+        any(not name or len(name) > MAX_STRING or "\x00" in name for name in cleaned)
+        or len(cleaned) > MAX_TAGS
+    ):
         raise ValidationFailed([f"tag names must have 1 to {MAX_STRING} characters, {MAX_TAGS} at most"])
     return list(dict.fromkeys(cleaned))
 
@@ -75,12 +78,12 @@ async def taggings_index(request: Request, person_id: str) -> JSONResponse:
 async def taggings_add(request: Request, person_id: str) -> JSONResponse:
     """Tag a person with one tag (``{"tagging": {...}}``) or several (``{"taggings": [...]}``)."""
     api_request = read_api_request(request)
-    data = await read_root(request, "tagging")
-    value = data.get("tag")
+    body = await read_body(request)
 
     def write(session: Session) -> dict[str, Any]:
         caller = authenticate_caller(session, api_request)
         person = find_person(session, caller, person_id)
+        value = parse_root(body, "tagging").get("tag")
         names = _tag_names(value)
         add_tags(session, person, names)
         taggings = _taggings(session, person, names)
@@ -93,11 +96,12 @@ async def taggings_add(request: Request, person_id: str) -> JSONResponse:
 async def taggings_remove_many(request: Request, person_id: str) -> Response:
     """Remove the tags named in ``{"tagging": {"tag": [...]}}``: 204."""
     api_request = read_api_request(request)
-    data = await read_root(request, "tagging")
+    body = await read_body(request)
 
     def write(session: Session) -> None:
         caller = authenticate_caller(session, api_request)
-        _remove_tags(session, find_person(session, caller, person_id), _tag_names(data.get("tag")))
+        person = find_person(session, caller, person_id)
+        _remove_tags(session, person, _tag_names(parse_root(body, "tagging").get("tag")))
 
     await app_database(request).run(write)
     return Response(status_code=204)

@@ -267,6 +267,8 @@ class Person(Base):
         Index("ix_people_nation_id_id", "nation_id", "id"),
         Index("ix_people_nation_id_email", "nation_id", "email"),
         Index("ix_people_nation_id_external_id", "nation_id", "external_id"),
+        # Ids are never given to another person after a delete, as on PostgreSQL.
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = _id()
