@@ -76,6 +76,7 @@ def settings(database_url: str) -> Settings:
         oauth_rate_limit_per_ip="100000/minute",
         sign_in_rate_limit_per_ip="100000/minute",
         sign_in_rate_limit_per_email="100000/minute",
+        api_rate_limit_per_token="100000/minute",
     )
 
 

@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from citizenry import __version__
 from citizenry.api import people, people_write, tags
 from citizenry.api.errors import ApiError, NotFound
+from citizenry.api.ratelimit import ApiRateLimitMiddleware
 from citizenry.errors import NationNotFound
 from citizenry.logs import quiet_authlib
 from citizenry.oauth import authorize as authorize_routes
@@ -186,6 +187,7 @@ def create_app(settings: Settings) -> FastAPI:
             oauth_per_ip=settings.oauth_rate_limit_per_ip,
             sign_in_per_ip=settings.sign_in_rate_limit_per_ip,
             sign_in_per_email=settings.sign_in_rate_limit_per_email,
+            api_per_token=settings.api_rate_limit_per_token,
         )
         logger.info("citizenry %s started; base domain %s", __version__, settings.base_domain)
         yield
@@ -227,6 +229,7 @@ def create_app(settings: Settings) -> FastAPI:
         https_only=settings.session_cookie_secure,
         max_age=14 * 24 * 3600,
     )
+    app.add_middleware(ApiRateLimitMiddleware)
     app.add_middleware(TenancyMiddleware, settings=settings)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(RequestLogMiddleware)

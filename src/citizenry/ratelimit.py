@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 
 from limits import RateLimitItem, parse
-from limits.aio.strategies import MovingWindowRateLimiter
+from limits.aio.strategies import FixedWindowRateLimiter, MovingWindowRateLimiter
 from limits.storage import storage_from_string
 
 logger = logging.getLogger(__name__)
@@ -55,11 +55,46 @@ class RateLimiter:
         raise RateLimited(scope=rule.name, retry_after=retry_after)
 
 
-class RateLimits:
-    """The limiter with the rules of one app instance."""
+@dataclass(frozen=True)
+class Quota:
+    """Where one key stands in its window, for the rate limit headers of a response."""
 
-    def __init__(self, *, oauth_per_app: str, oauth_per_ip: str, sign_in_per_ip: str, sign_in_per_email: str):
+    limit: int
+    remaining: int
+    #: Epoch time at which the window ends, in seconds.
+    reset_time: float
+    allowed: bool
+
+    @property
+    def reset_at(self) -> int:
+        return math.ceil(self.reset_time)
+
+    @property
+    def seconds_left(self) -> int:
+        return max(0, math.ceil(self.reset_time - time.time()))
+
+    @property
+    def retry_after(self) -> int:
+        return max(1, self.seconds_left)
+
+
+class RateLimits:
+    """The limiters with the rules of one app instance."""
+
+    def __init__(
+        self,
+        *,
+        oauth_per_app: str,
+        oauth_per_ip: str,
+        sign_in_per_ip: str,
+        sign_in_per_email: str,
+        api_per_token: str = "250/10 seconds",  # noqa: S107 (a rate, not a secret)
+    ):
         self.limiter = RateLimiter()
+        # The API's limit is a fixed window, as NationBuilder's is: its headers give the end of
+        # the window, when the whole quota comes back.
+        self.api_limiter = FixedWindowRateLimiter(storage_from_string("async+memory://"))
+        self.api_per_token = parse_rule(api_per_token)
         self.oauth_per_app = Rule("oauth-app", parse_rule(oauth_per_app))
         self.oauth_per_ip = Rule("oauth-ip", parse_rule(oauth_per_ip))
         self.sign_in_per_ip = Rule("sign-in-ip", parse_rule(sign_in_per_ip))
@@ -69,6 +104,17 @@ class RateLimits:
         await self.limiter.hit(self.oauth_per_ip, endpoint, ip)
         if client_id:
             await self.limiter.hit(self.oauth_per_app, endpoint, client_id)
+
+    async def hit_api(self, token_key: str) -> Quota:
+        """Count one API request made with a token; the quota says whether it may proceed."""
+        allowed = await self.api_limiter.hit(self.api_per_token, "api", token_key)
+        stats = await self.api_limiter.get_window_stats(self.api_per_token, "api", token_key)
+        return Quota(
+            limit=self.api_per_token.amount,
+            remaining=max(0, stats.remaining),
+            reset_time=stats.reset_time,
+            allowed=allowed,
+        )
 
     async def check_sign_in(self, email: str, ip: str) -> None:
         await self.limiter.hit(self.sign_in_per_ip, ip)

@@ -124,6 +124,8 @@ class Settings:
     #: Sign-in attempts per client IP address, and per e-mail address.
     sign_in_rate_limit_per_ip: str = "30/minute"
     sign_in_rate_limit_per_email: str = "10/minute"
+    #: API requests per access token, as NationBuilder allows.
+    api_rate_limit_per_token: str = "250/10 seconds"  # noqa: S105 (a rate, not a secret)
     log_level: str = "INFO"
     session_cookie_secure: bool = True
     #: Addresses of reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed.
@@ -174,6 +176,7 @@ class Settings:
             oauth_rate_limit_per_ip=_read_rule(env, "OAUTH_RATE_LIMIT_PER_IP", "300/minute"),
             sign_in_rate_limit_per_ip=_read_rule(env, "SIGN_IN_RATE_LIMIT_PER_IP", "30/minute"),
             sign_in_rate_limit_per_email=_read_rule(env, "SIGN_IN_RATE_LIMIT_PER_EMAIL", "10/minute"),
+            api_rate_limit_per_token=_read_rule(env, "API_RATE_LIMIT_PER_TOKEN", "250/10 seconds"),
             log_level=log_level,
             session_cookie_secure=not insecure_http,
             trusted_proxies=tuple(
