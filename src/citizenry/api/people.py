@@ -52,7 +52,7 @@ def avatar_url_for(request: Request) -> str:
     return f"{request.url.scheme}://{request.url.netloc}{root}/static/avatar.svg"
 
 
-def _single_person(session: Session, person: Person, avatar_url: str) -> dict[str, Any]:
+def single_person(session: Session, person: Person, avatar_url: str) -> dict[str, Any]:
     tags = tags_by_person(session, [person.id])[person.id]
     return {"person": full_person(person, tags, avatar_url), "precinct": None}
 
@@ -112,7 +112,7 @@ async def people_me(request: Request) -> JSONResponse:
         )
         if person is None:
             raise NotFound()
-        return _single_person(session, person, avatar_url)
+        return single_person(session, person, avatar_url)
 
     return JSONResponse(await app_database(request).run(show))
 
@@ -136,6 +136,6 @@ async def people_show(request: Request, person_id: str) -> JSONResponse:
         person = session.scalar(query)
         if person is None:
             raise NotFound()
-        return _single_person(session, person, avatar_url)
+        return single_person(session, person, avatar_url)
 
     return JSONResponse(await app_database(request).run(show))
