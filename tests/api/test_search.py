@@ -135,3 +135,38 @@ def test_match_none_or_several(client: TestClient, factory: Factory) -> None:
     assert none.json()["code"] == "no_matches"
     assert several.status_code == 400
     assert several.json()["code"] == "multiple_matches"
+
+
+def test_legacy_page_numbers(client: TestClient, factory: Factory) -> None:
+    nation, headers, ids = _setup(factory, [{"first_name": f"P{i}"} for i in range(7)])
+
+    second = client.get(
+        f"{nation.prefix}/api/v1/people", params={"page": "2", "per_page": "3"}, headers=headers
+    )
+    searched = client.get(
+        f"{nation.prefix}/api/v1/people/search", params={"first_name": "P1", "per_page": "5"}, headers=headers
+    )
+    token_paged = client.get(
+        f"{nation.prefix}/api/v1/people", params={"per_page": "3", "token_paginator": "1"}, headers=headers
+    )
+
+    assert second.status_code == 200
+    body = second.json()
+    assert {key: body[key] for key in ("page", "total_pages", "per_page", "total")} == {
+        "page": 2,
+        "total_pages": 3,
+        "per_page": 3,
+        "total": 7,
+    }
+    assert _ids(body) == ids[3:6]
+    assert searched.json()["total"] == 1
+    assert set(token_paged.json()) == {"results", "next", "prev"}
+
+
+def test_legacy_bad_page_is_400(client: TestClient, factory: Factory) -> None:
+    nation, headers, _ = _setup(factory, [{"first_name": "A"}])
+
+    for params in ({"page": "0"}, {"page": "x"}, {"per_page": "-1"}):
+        response = client.get(f"{nation.prefix}/api/v1/people", params=params, headers=headers)
+        assert response.status_code == 400, params
+        assert response.json()["code"] == "bad_request", params

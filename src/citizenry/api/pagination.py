@@ -13,7 +13,7 @@ from typing import Any, Generic, TypeVar
 from urllib.parse import urlencode
 
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import Select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 from starlette.datastructures import QueryParams
 
@@ -158,3 +158,43 @@ def read_page(
         before = PageRequest(limit=page.limit, before_id=rows[0].id, filters=page.filters)
         prev_link = page_link(path, tokens, before)
     return Page(rows=rows, next=next_link, prev=prev_link)
+
+
+def is_legacy_request(params: QueryParams) -> bool:
+    """Tell whether a client asks for the older page-numbered paging (``page``/``per_page``)."""
+    # NationBuilder's iOS SDK sends token_paginator=1 with per_page: it wants token paging.
+    legacy = "page" in params or "per_page" in params
+    return legacy and "__token" not in params and "token_paginator" not in params
+
+
+def read_legacy_page(
+    session: Session, query: Select[Any], id_column: InstrumentedAttribute[int], params: QueryParams
+) -> tuple[list[Any], dict[str, int]]:
+    """Read a page of the older paging: ``page`` from 1, ``per_page`` up to 100, with totals.
+
+    Offsets make deep pages slower than keyset paging; only apps written before token paging use it.
+    """
+    page = _positive(params.getlist("page"), "page", default=1, maximum=10**6)
+    per_page = _positive(params.getlist("per_page"), "per_page", default=DEFAULT_LIMIT, maximum=None)
+    per_page = min(per_page, MAX_LIMIT)
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    rows = list(session.scalars(query.order_by(id_column).offset((page - 1) * per_page).limit(per_page)))
+    totals = {
+        "page": page,
+        "total_pages": max(1, -(-total // per_page)),
+        "per_page": per_page,
+        "total": total,
+    }
+    return rows, totals
+
+
+def _positive(values: list[str], name: str, *, default: int, maximum: int | None) -> int:
+    if not values:
+        return default
+    raw = values[-1]
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 7 or int(raw) < 1:
+        raise BadRequest(f"'{name}' must be a whole number of at least 1.")
+    value = int(raw)
+    if maximum is not None and value > maximum:
+        raise BadRequest(f"'{name}' must be at most {maximum}.")
+    return value

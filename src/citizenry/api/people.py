@@ -13,7 +13,14 @@ from starlette.responses import JSONResponse
 
 from citizenry.api.access import authenticate_caller, read_api_request
 from citizenry.api.errors import NotFound
-from citizenry.api.pagination import Page, PageTokens, page_request, read_page
+from citizenry.api.pagination import (
+    Page,
+    PageTokens,
+    is_legacy_request,
+    page_request,
+    read_legacy_page,
+    read_page,
+)
 from citizenry.api.person_full import full_person
 from citizenry.api.person_json import abbreviated_person
 from citizenry.context import app_database, app_settings
@@ -46,6 +53,13 @@ def people_listing(session: Session, page: Page[Person], avatar_url: str) -> dic
     }
 
 
+def legacy_people_listing(session: Session, query: Any, params: Any, avatar_url: str) -> dict[str, Any]:
+    """Return people in the older page-numbered shape, with totals."""
+    rows, totals = read_legacy_page(session, query, Person.id, params)
+    tags = tags_by_person(session, [person.id for person in rows])
+    return {**totals, "results": [abbreviated_person(person, tags[person.id], avatar_url) for person in rows]}
+
+
 def avatar_url_for(request: Request) -> str:
     """The picture shown for a person without one, on this server (never a third-party host)."""
     root: str = request.scope.get("root_path", "")
@@ -69,6 +83,8 @@ async def people_index(request: Request) -> JSONResponse:
         caller = authenticate_caller(session, api_request)
         tokens = PageTokens(secret_key, nation_id=caller.nation.id, listing="people")
         query = select(Person).where(Person.nation_id == caller.nation.id)
+        if is_legacy_request(params):
+            return legacy_people_listing(session, query, params, avatar_url)
         page = read_page(
             session, query, Person.id, page_request(tokens, params), tokens=tokens, path="/api/v1/people"
         )

@@ -14,8 +14,8 @@ from starlette.responses import JSONResponse
 
 from citizenry.api.access import authenticate_caller, read_api_request
 from citizenry.api.errors import ApiError, BadRequest, MultipleMatches
-from citizenry.api.pagination import PageRequest, PageTokens, page_request, read_page
-from citizenry.api.people import avatar_url_for, people_listing, single_person
+from citizenry.api.pagination import PageRequest, PageTokens, is_legacy_request, page_request, read_page
+from citizenry.api.people import avatar_url_for, legacy_people_listing, people_listing, single_person
 from citizenry.context import app_database, app_settings
 from citizenry.store.models import Person
 
@@ -42,7 +42,9 @@ ADDRESS_FILTERS = ("city", "state")
 OTHER_FILTERS = ("birthdate", "updated_since", "with_mobile")
 SEARCH_FILTERS = frozenset(TEXT_FILTERS + ID_FILTERS + ADDRESS_FILTERS + OTHER_FILTERS)
 #: Parameters that are not filters.
-CONTROL_PARAMETERS = frozenset({"limit", "__nonce", "__token", "access_token", "token_paginator", "format"})
+CONTROL_PARAMETERS = frozenset(
+    {"limit", "__nonce", "__token", "access_token", "token_paginator", "format", "page", "per_page"}
+)
 
 
 class NoMatches(ApiError):
@@ -120,6 +122,10 @@ async def people_search(request: Request) -> JSONResponse:
         page = page_request(tokens, params)
         if page.after_id is None and page.before_id is None:
             page = PageRequest(limit=page.limit, filters=read_filters(params, SEARCH_FILTERS))
+        if is_legacy_request(params):
+            filters = read_filters(params, SEARCH_FILTERS)
+            query = apply_filters(select(Person).where(Person.nation_id == caller.nation.id), filters)
+            return legacy_people_listing(session, query, params, avatar_url)
         query = apply_filters(select(Person).where(Person.nation_id == caller.nation.id), page.filters)
         listing = read_page(session, query, Person.id, page, tokens=tokens, path="/api/v1/people/search")
         return people_listing(session, listing, avatar_url)
