@@ -29,7 +29,7 @@ from citizenry.store.models import Person, Tag, Tagging
 router = APIRouter()
 
 
-def _tag_names(value: Any) -> list[str]:
+def tag_names(value: Any) -> list[str]:
     """Read ``tagging.tag``: one name or a list of names."""
     names = [value] if isinstance(value, str) else value
     if not isinstance(names, list) or not names or not all(isinstance(name, str) for name in names):
@@ -58,7 +58,7 @@ def _taggings(session: Session, person: Person, names: list[str] | None = None) 
     ]
 
 
-def _remove_tags(session: Session, person: Person, names: list[str]) -> None:
+def remove_tags(session: Session, person: Person, names: list[str]) -> None:
     tag_ids = select(Tag.id).where(Tag.nation_id == person.nation_id, Tag.name.in_(names))
     session.execute(delete(Tagging).where(Tagging.person_id == person.id, Tagging.tag_id.in_(tag_ids)))
 
@@ -84,7 +84,7 @@ async def taggings_add(request: Request, person_id: str) -> JSONResponse:
         caller = authenticate_caller(session, api_request)
         person = find_person(session, caller, person_id)
         value = parse_root(body, "tagging").get("tag")
-        names = _tag_names(value)
+        names = tag_names(value)
         add_tags(session, person, names)
         taggings = _taggings(session, person, names)
         return {"taggings": taggings} if isinstance(value, list) else {"tagging": taggings[0]}
@@ -101,7 +101,7 @@ async def taggings_remove_many(request: Request, person_id: str) -> Response:
     def write(session: Session) -> None:
         caller = authenticate_caller(session, api_request)
         person = find_person(session, caller, person_id)
-        _remove_tags(session, person, _tag_names(parse_root(body, "tagging").get("tag")))
+        remove_tags(session, person, tag_names(parse_root(body, "tagging").get("tag")))
 
     await app_database(request).run(write)
     return Response(status_code=204)
@@ -114,7 +114,7 @@ async def taggings_remove(request: Request, person_id: str, tag: str) -> Respons
 
     def write(session: Session) -> None:
         caller = authenticate_caller(session, api_request)
-        _remove_tags(session, find_person(session, caller, person_id), [tag])
+        remove_tags(session, find_person(session, caller, person_id), [tag])
 
     await app_database(request).run(write)
     return Response(status_code=204)

@@ -376,3 +376,30 @@ class AuditEvent(Base):
     #: Ids and names only; never a secret, code or token.
     detail: Mapped[dict[str, Any]] = mapped_column(JsonType, nullable=False, default=dict)
     created_at: Mapped[datetime] = _created_at()
+
+
+class PeopleList(Base):
+    """A named list of a nation's people (NationBuilder's "list")."""
+
+    __tablename__ = "lists"
+    __table_args__ = (UniqueConstraint("nation_id", "slug"), {"sqlite_autoincrement": True})
+
+    id: Mapped[int] = _id()
+    nation_id: Mapped[int] = _nation_id()
+    name: Mapped[str] = mapped_column(String(255), nullable=False)
+    slug: Mapped[str] = mapped_column(String(255), nullable=False)
+    #: The person who made the list, or NULL.
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = _created_at()
+
+
+class ListMembership(Base):
+    __tablename__ = "list_memberships"
+    __table_args__ = (UniqueConstraint("list_id", "person_id"),)
+
+    id: Mapped[int] = _id()
+    list_id: Mapped[int] = mapped_column(ForeignKey("lists.id", ondelete="CASCADE"), nullable=False)
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("people.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    created_at: Mapped[datetime] = _created_at()
