@@ -20,7 +20,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from citizenry import __version__
-from citizenry.api import lists, people, people_write, search, tags
+from citizenry.api import lists, people, people_write, person_records, search, tags
 from citizenry.api.errors import ApiError, NotFound
 from citizenry.api.ratelimit import ApiRateLimitMiddleware
 from citizenry.errors import NationNotFound
@@ -209,6 +209,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(tags.router)
     app.include_router(search.router)
     app.include_router(lists.router)
+    app.include_router(person_records.router)
     app.include_router(people.router)
     app.include_router(authorize_routes.router)
     app.include_router(token_routes.router)

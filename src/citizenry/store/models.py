@@ -403,3 +403,57 @@ class ListMembership(Base):
         ForeignKey("people.id", ondelete="CASCADE"), nullable=False, index=True
     )
     created_at: Mapped[datetime] = _created_at()
+
+
+def _person_id() -> Mapped[int]:
+    return mapped_column(ForeignKey("people.id", ondelete="CASCADE"), nullable=False, index=True)
+
+
+def _author_id() -> Mapped[int | None]:
+    return mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+
+
+class Note(Base):
+    """A private note on a person."""
+
+    __tablename__ = "notes"
+
+    id: Mapped[int] = _id()
+    nation_id: Mapped[int] = _nation_id()
+    person_id: Mapped[int] = _person_id()
+    author_id: Mapped[int | None] = _author_id()
+    content: Mapped[str] = mapped_column(Text, nullable=False)
+    created_at: Mapped[datetime] = _created_at()
+
+
+class Capital(Base):
+    """Political capital given to or spent by a person, in cents."""
+
+    __tablename__ = "capitals"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: Mapped[int] = _id()
+    nation_id: Mapped[int] = _nation_id()
+    person_id: Mapped[int] = _person_id()
+    author_id: Mapped[int | None] = _author_id()
+    type: Mapped[str] = mapped_column(String(50), nullable=False, default="adjustment")
+    amount_in_cents: Mapped[int] = mapped_column(Integer, nullable=False)
+    content: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = _created_at()
+
+
+class Contact(Base):
+    """A contact with a person: a call, a visit, an e-mail."""
+
+    __tablename__ = "contacts"
+
+    id: Mapped[int] = _id()
+    nation_id: Mapped[int] = _nation_id()
+    person_id: Mapped[int] = _person_id()
+    type_id: Mapped[int | None] = mapped_column(Integer)
+    method: Mapped[str | None] = mapped_column(String(50))
+    sender_id: Mapped[int | None] = _author_id()
+    status: Mapped[str | None] = mapped_column(String(50))
+    broadcaster_id: Mapped[int | None] = mapped_column(Integer)
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = _created_at()
