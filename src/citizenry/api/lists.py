@@ -281,9 +281,7 @@ async def listings_destroy(request: Request, list_id: str, person_id: str) -> Re
     return Response(status_code=204)
 
 
-@router.post("/api/v1/lists/{list_id}/tag/{tag:path}", status_code=204)
-async def lists_add_tag(request: Request, list_id: str, tag: str) -> Response:
-    """Tag everyone on the list. NationBuilder does this later; Citizenry does it at once."""
+async def _tag_members(request: Request, list_id: str, tag: str, *, add: bool) -> Response:
     api_request = read_api_request(request)
 
     def apply(session: Session) -> None:
@@ -291,22 +289,21 @@ async def lists_add_tag(request: Request, list_id: str, tag: str) -> Response:
         row = _find_list(session, caller, list_id)
         names = tag_names(tag)
         for person in session.scalars(select(Person).where(Person.id.in_(_members(row)))):
-            add_tags(session, person, names)
+            if add:
+                add_tags(session, person, names)
+            else:
+                remove_tags(session, person, names)
 
     await app_database(request).run(apply)
     return Response(status_code=204)
+
+
+@router.post("/api/v1/lists/{list_id}/tag/{tag:path}", status_code=204)
+async def lists_add_tag(request: Request, list_id: str, tag: str) -> Response:
+    """Tag everyone on the list. NationBuilder does this later; Citizenry does it at once."""
+    return await _tag_members(request, list_id, tag, add=True)
 
 
 @router.delete("/api/v1/lists/{list_id}/tag/{tag:path}", status_code=204)
 async def lists_remove_tag(request: Request, list_id: str, tag: str) -> Response:
-    api_request = read_api_request(request)
-
-    def apply(session: Session) -> None:
-        caller = authenticate_caller(session, api_request)
-        row = _find_list(session, caller, list_id)
-        names = tag_names(tag)
-        for person in session.scalars(select(Person).where(Person.id.in_(_members(row)))):
-            remove_tags(session, person, names)
-
-    await app_database(request).run(apply)
-    return Response(status_code=204)
+    return await _tag_members(request, list_id, tag, add=False)

@@ -64,40 +64,28 @@ BOOLEAN_COLUMNS = frozenset(
 )
 
 #: Writable full-representation fields kept in ``people.extra``.
-EXTRA_STRINGS = frozenset(
+#: Strings of the full representation that NationBuilder derives or imports; they are read-only.
+DERIVED_STRINGS = frozenset(
     {
-        "legal_name",
-        "prefix",
-        "suffix",
-        "username",
-        "email2",
-        "email3",
-        "email4",
-        "language",
-        "locale",
-        "demo",
-        "ethnicity",
-        "religion",
-        "church",
-        "marital_status",
-        "inferred_party",
-        "previous_party",
-        "availability",
-        "phone_time",
-        "fax_number",
-        "website",
-        "bio",
-        "profile_headline",
-        "profile_content",
-        "submitted_address",
-        "facebook_username",
-        "twitter_login",
-        "twitter_description",
-        "twitter_location",
-        "twitter_website",
-        "meetup_id",
+        "profile_content_html",
+        "page_slug",
+        "call_status_name",
+        "contact_status_name",
+        "media_market_name",
+        "precinct_code",
+        "precinct_name",
+        "nbec_precinct_code",
+        "nbec_precinct",
+        "phone_normalized",
+        "mobile_normalized",
+        "facebook_profile_url",
+        "import_id",
+        "auto_import_id",
+        "support_probability_score",
+        "turnout_probability_score",
     }
 )
+EXTRA_STRINGS = frozenset(NULL_STRINGS) - DERIVED_STRINGS
 EXTRA_BOOLEANS = frozenset(
     {
         "is_deceased",
