@@ -1,6 +1,6 @@
 """Reading JSON request bodies: size, content type, syntax and the root key.
 
-The bytes are read in the async handler, with a size limit; parsing happens after the caller is
+The bytes are read in the async handler, with a size limit. Parsing happens after the caller is
 authenticated, so a request without a valid token gets 401 whatever its body.
 """
 

@@ -37,7 +37,7 @@ class Unauthorized(ApiError):
 
 
 class InsufficientScope(ApiError):
-    """The token is valid but its owner lacks the permission; the strict profile's answer."""
+    """A valid token whose owner lacks the permission, in the strict profile (403)."""
 
     status = 403
     code = "insufficient_scope"

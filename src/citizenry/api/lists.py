@@ -24,7 +24,7 @@ from citizenry.store.models import ListMembership, PeopleList, Person
 
 router = APIRouter()
 
-#: The most people one request may add to or remove from a list.
+#: Maximum number of people one request may add to or remove from a list.
 MAX_PEOPLE_IDS = 1000
 
 
@@ -241,7 +241,7 @@ async def lists_remove_people(request: Request, list_id: str) -> Response:
 
 @router.post("/api/v1/lists/{list_id}/listings", status_code=201)
 async def listings_create(request: Request, list_id: str) -> JSONResponse:
-    """The older way to add one person: ``{"listing": {"person_id": n}}``."""
+    """Add one person the older way, with ``{"listing": {"person_id": n}}``."""
     api_request = read_api_request(request)
     body = await read_body(request)
 

@@ -61,7 +61,7 @@ def legacy_people_listing(session: Session, query: Any, params: Any, avatar_url:
 
 
 def avatar_url_for(request: Request) -> str:
-    """The picture shown for a person without one, on this server (never a third-party host)."""
+    """Return the URL of the picture for a person without one, on this server, never a third-party host."""
     root: str = request.scope.get("root_path", "")
     return f"{request.url.scheme}://{request.url.netloc}{root}/static/avatar.svg"
 

@@ -316,7 +316,7 @@ def apply_changes(person: Person, changes: PersonChanges, *, overwrite: bool) ->
 
 
 def check_identity(person: Person) -> None:
-    """A person needs a name, an e-mail address or a phone number."""
+    """Reject a person without a name, an e-mail address or a phone number."""
     if not any([person.first_name, person.last_name, person.email, person.phone, person.mobile]):
         raise ValidationFailed(
             ["identity: a person needs a first or last name, an e-mail address or a phone number"]
