@@ -2,7 +2,7 @@
 
 Every API response made with a token carries ``X-RateLimit-Limit``, ``X-RateLimit-Remaining`` and
 ``X-RateLimit-Reset`` (epoch seconds), as NationBuilder's v1 does, and the ``RateLimit-*`` headers
-of its v2 (``RateLimit-Reset`` in seconds from now). Over the limit the answer is 429
+of its v2 (``RateLimit-Reset`` in seconds from now). A request over the limit gets 429
 ``rate_limited`` with ``Retry-After``. Other tokens are counted apart.
 """
 
