@@ -249,7 +249,10 @@ async def listings_create(request: Request, list_id: str) -> JSONResponse:
         caller = authenticate_caller(session, api_request)
         row = _find_list(session, caller, list_id)
         person_id = parse_root(body, "listing").get("person_id")
-        person = find_person(session, caller, str(person_id)) if isinstance(person_id, int) else None
+        try:
+            person = find_person(session, caller, str(person_id)) if isinstance(person_id, int) else None
+        except NotFound:
+            person = None
         if person is None:
             raise ValidationFailed(["person_id must be the id of a person of this nation"])
         _add_members(session, row, [person.id])

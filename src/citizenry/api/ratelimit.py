@@ -25,11 +25,11 @@ def _token_of(scope: Scope) -> str | None:
         if name == b"authorization":
             _, _, token = value.decode("latin-1").partition(" ")
             return token.strip() or None
+    # The last value wins, as in Starlette's query_params, so the count and the authentication
+    # always look at the same token.
     query = scope.get("query_string", b"").decode("latin-1")
-    for key, value in parse_qsl(query):
-        if key == "access_token" and value:
-            return str(value)
-    return None
+    tokens = [value for key, value in parse_qsl(query) if key == "access_token"]
+    return str(tokens[-1]) if tokens and tokens[-1] else None
 
 
 def _headers(quota: Quota) -> list[tuple[bytes, bytes]]:

@@ -43,6 +43,13 @@ def tag_names(value: Any) -> list[str]:
     return list(dict.fromkeys(cleaned))
 
 
+def path_tag(tag: str) -> str:
+    """Check a tag named in the path; it is taken as it is, without trimming."""
+    if not tag or len(tag) > MAX_STRING or "\x00" in tag:
+        raise ValidationFailed([f"the tag in the path must have 1 to {MAX_STRING} characters and no NUL"])
+    return tag
+
+
 def _taggings(session: Session, person: Person, names: list[str] | None = None) -> list[dict[str, Any]]:
     query = (
         select(Tag.name, Tagging.created_at)
@@ -114,7 +121,7 @@ async def taggings_remove(request: Request, person_id: str, tag: str) -> Respons
 
     def write(session: Session) -> None:
         caller = authenticate_caller(session, api_request)
-        remove_tags(session, find_person(session, caller, person_id), [tag])
+        remove_tags(session, find_person(session, caller, person_id), [path_tag(tag)])
 
     await app_database(request).run(write)
     return Response(status_code=204)
@@ -159,7 +166,9 @@ async def tag_people(request: Request, tag: str) -> JSONResponse:
 
     def read(session: Session) -> dict[str, Any]:
         caller = authenticate_caller(session, api_request)
-        tag_id = session.scalar(select(Tag.id).where(Tag.nation_id == caller.nation.id, Tag.name == tag))
+        tag_id = session.scalar(
+            select(Tag.id).where(Tag.nation_id == caller.nation.id, Tag.name == path_tag(tag))
+        )
         if tag_id is None:
             raise NotFound()
         tokens = _tokens(request, caller, f"tag:{tag_id}")
