@@ -315,9 +315,16 @@ def apply_changes(person: Person, changes: PersonChanges, *, overwrite: bool) ->
     person.extra = extra
 
 
+IDENTITY_FIELDS = ("first_name", "last_name", "email", "phone", "mobile")
+
+
 def check_identity(person: Person) -> None:
     """Reject a person without a name, an e-mail address or a phone number."""
-    if not any([person.first_name, person.last_name, person.email, person.phone, person.mobile]):
+    check_identity_values({name: getattr(person, name) for name in IDENTITY_FIELDS})
+
+
+def check_identity_values(values: dict[str, Any]) -> None:
+    if not any(values.get(name) for name in IDENTITY_FIELDS):
         raise ValidationFailed(
             ["identity: a person needs a first or last name, an e-mail address or a phone number"]
         )

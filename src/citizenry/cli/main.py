@@ -9,9 +9,12 @@ from typing import Any, TypeVar
 
 import click
 from rich.console import Console
+from rich.progress import Progress
 from sqlalchemy.exc import OperationalError
 
 from citizenry import __version__
+from citizenry.api.errors import ValidationFailed
+from citizenry.api.people_csv import ImportReport, export_people, import_people
 from citizenry.cli.demo import (
     DEMO_ADMIN_EMAIL,
     DEMO_PASSWORD,
@@ -337,6 +340,54 @@ def token_create(slug: str, email: str) -> None:
         return value
 
     click.echo(_in_transaction(create))
+
+
+@main.group()
+def people() -> None:
+    """Import and export a nation's people as CSV."""
+
+
+@people.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--nation", "slug", required=True, help="Slug of the nation to import into.")
+def people_import(path: str, slug: str) -> None:
+    """Import people from the CSV file PATH; bad rows are reported and skipped."""
+    with open(path, newline="", encoding="utf-8-sig") as lines, Progress(console=console) as progress:
+        task = progress.add_task("Importing", total=None)
+
+        def run(session: Any) -> ImportReport:
+            return import_people(
+                session,
+                _require_nation(session, slug),
+                lines,
+                on_progress=lambda done: progress.update(task, completed=done),
+            )
+
+        try:
+            report = _in_transaction(run)
+        except ValidationFailed as error:
+            raise click.ClickException("; ".join(error.extra["validation_errors"])) from None
+        except UnicodeDecodeError:
+            raise click.ClickException(f"{path} is not a UTF-8 text file.") from None
+    for line, problems in report.errors:
+        click.echo(f"line {line}: {'; '.join(problems)}", err=True)
+    console.print(f"Imported {report.imported} people; rejected {report.rejected} rows.")
+    if report.rejected:
+        sys.exit(1)
+
+
+@people.command("export")
+@click.argument("path", type=click.Path(dir_okay=False, writable=True))
+@click.option("--nation", "slug", required=True, help="Slug of the nation to export.")
+def people_export(path: str, slug: str) -> None:
+    """Write the nation's people to the CSV file PATH."""
+
+    def run(session: Any) -> int:
+        with open(path, "w", newline="", encoding="utf-8") as out:
+            counts = list(export_people(session, _require_nation(session, slug), out))
+        return counts[-1] if counts else 0
+
+    console.print(f"Exported {_in_transaction(run)} people to {path}.")
 
 
 @main.command()
