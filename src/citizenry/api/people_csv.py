@@ -3,8 +3,8 @@
 The header names person fields (``first_name``, ``email``, ``external_id`` ...), plus
 ``address1``, ``address2``, ``address3``, ``city``, ``state``, ``zip``, ``country_code``, ``lat`` and
 ``lng`` for the primary address, and ``tags`` as a JSON array of names. Every row is checked as an
-API write would be; bad rows are reported with their line numbers and the others are imported, all
-in one transaction, so an interrupted import leaves nothing behind.
+API write would be. Bad rows are reported with their line numbers, and the others are imported in
+one transaction, so an interrupted import leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -110,8 +110,8 @@ class _Row:
 
 def _insert_batch(session: Session, nation_id: int, batch: list[_Row], tag_ids: dict[str, int]) -> None:
     now = utcnow()
-    # Every row of one executemany needs the same keys: a field some rows give is None in the
-    # others, and a NOT NULL column nobody gives takes its default.
+    # Every row of one executemany needs the same keys. A field that some rows give is None in
+    # the other rows, and a NOT NULL column that no row gives takes its default.
     given = {name for row in batch for name in row.columns}
     base = {**_REQUIRED_DEFAULTS, **dict.fromkeys(given - _REQUIRED_DEFAULTS.keys())}
     common = {"nation_id": nation_id, "created_at": now, "updated_at": now}
