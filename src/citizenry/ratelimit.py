@@ -57,7 +57,7 @@ class RateLimiter:
 
 @dataclass(frozen=True)
 class Quota:
-    """Where one key stands in its window, for the rate limit headers of a response."""
+    """The state of one key in its window, for the rate limit headers of a response."""
 
     limit: int
     remaining: int
@@ -106,7 +106,7 @@ class RateLimits:
             await self.limiter.hit(self.oauth_per_app, endpoint, client_id)
 
     async def hit_api(self, token_key: str) -> Quota:
-        """Count one API request made with a token; the quota says whether it may proceed."""
+        """Count one API request made with a token; return its quota, with whether it may proceed."""
         allowed = await self.api_limiter.hit(self.api_per_token, "api", token_key)
         stats = await self.api_limiter.get_window_stats(self.api_per_token, "api", token_key)
         return Quota(

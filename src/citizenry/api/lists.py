@@ -74,14 +74,14 @@ def _apply_list_fields(session: Session, caller: Caller, row: PeopleList, data: 
         errors.append("name must be text of 1 to 255 characters")
     row.slug = row.slug or _slugify(row.name or "")
     with session.no_autoflush:  # check the slug before the changed row is written
-        taken = session.scalar(
+        slug_owner_id = session.scalar(
             select(PeopleList.id).where(
                 PeopleList.nation_id == caller.nation.id,
                 PeopleList.slug == row.slug,
                 PeopleList.id != row.id,
             )
         )
-    if taken is not None:
+    if slug_owner_id is not None:
         errors.append("slug is already used by another list")
     if errors:
         raise ValidationFailed(errors)
@@ -98,11 +98,13 @@ def _people_ids(session: Session, caller: Caller, body: RawBody) -> list[int]:
         or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids)
     ):
         raise ValidationFailed([f"people_ids must be a list of at most {MAX_PEOPLE_IDS} person ids"])
-    wanted = set(ids)
+    requested_ids = set(ids)
     found = set(
-        session.scalars(select(Person.id).where(Person.nation_id == caller.nation.id, Person.id.in_(wanted)))
+        session.scalars(
+            select(Person.id).where(Person.nation_id == caller.nation.id, Person.id.in_(requested_ids))
+        )
     )
-    missing = sorted(wanted - found)
+    missing = sorted(requested_ids - found)
     if missing:
         raise ValidationFailed([f"no person has the id {person_id}" for person_id in missing[:20]])
     return sorted(found)

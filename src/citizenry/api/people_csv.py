@@ -112,8 +112,8 @@ def _insert_batch(session: Session, nation_id: int, batch: list[_Row], tag_ids: 
     now = utcnow()
     # Every row of one executemany needs the same keys. A field that some rows give is None in
     # the other rows, and a NOT NULL column that no row gives takes its default.
-    given = {name for row in batch for name in row.columns}
-    base = {**_REQUIRED_DEFAULTS, **dict.fromkeys(given - _REQUIRED_DEFAULTS.keys())}
+    given_columns = {name for row in batch for name in row.columns}
+    base = {**_REQUIRED_DEFAULTS, **dict.fromkeys(given_columns - _REQUIRED_DEFAULTS.keys())}
     common = {"nation_id": nation_id, "created_at": now, "updated_at": now}
     values = [{**base, **common, "extra": row.extra, **row.columns} for row in batch]
     # Core, not the ORM's bulk insert: about twice as fast for plain rows (measured with
@@ -142,10 +142,11 @@ def import_people(
     unknown = [name for name in reader.fieldnames or [] if name not in _IMPORT_COLUMNS]
     if unknown:
         raise ValidationFailed([f"unknown column {name!r}" for name in unknown[:10]])
+
     report = ImportReport()
     tag_ids = {
-        row.name: row.id
-        for row in session.execute(select(Tag.name, Tag.id).where(Tag.nation_id == nation.id))
+        tag.name: tag.id
+        for tag in session.execute(select(Tag.name, Tag.id).where(Tag.nation_id == nation.id))
     }
     batch: list[_Row] = []
     for row in reader:
@@ -157,6 +158,7 @@ def import_people(
             if len(report.errors) < MAX_REPORTED_ERRORS:
                 report.errors.append((reader.line_num, list(error.extra["validation_errors"])))
             continue
+
         batch.append(_Row(columns=changes.columns, extra=changes.extra, tags=changes.tags))
         if len(batch) >= BATCH_SIZE:
             _insert_batch(session, nation.id, batch, tag_ids)
@@ -164,6 +166,7 @@ def import_people(
             batch = []
             if on_progress:
                 on_progress(report.imported + report.rejected)
+
     if batch:
         _insert_batch(session, nation.id, batch, tag_ids)
         report.imported += len(batch)
