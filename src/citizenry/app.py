@@ -78,7 +78,7 @@ def _route_path(request: Request) -> str:
     return path[len(root) :] if root and path.startswith(root) else path
 
 
-#: Paths answered in RFC 6749's JSON error format.
+#: Paths whose errors use RFC 6749's JSON error format.
 OAUTH_JSON_PATHS = frozenset(token_routes.ENDPOINTS)
 
 

@@ -1,4 +1,4 @@
-"""Rate limit headers on every kind of API answer, the shared budget of a token, and the window."""
+"""Rate limit headers on every kind of API response, the shared budget of a token, and the window."""
 
 from __future__ import annotations
 

@@ -41,7 +41,7 @@ def _ids(body: dict[str, Any]) -> list[int]:
 
 @pytest.mark.parametrize("name", TEXT_FILTERS)
 def test_text_filter_ignores_case(client: TestClient, factory: Factory, name: str) -> None:
-    # sex holds one letter; the names hold more, so a prefix must not match.
+    # sex is one letter and the names are longer, so a prefix must not match.
     values = ["F", "f", "M", "X"] if name == "sex" else ["Élodie", "ÉLODIE", "Élodies", "Élo"]
     nation, headers, ids = _setup(factory, [*({name: value} for value in values), {}])
 

@@ -204,7 +204,7 @@ def test_other_nation_token_inactive(client: TestClient, factory: Factory) -> No
     other_nation_app = factory.app(other_nation)
     tokens = _tokens(client, nation, user, app)
 
-    # Neither the same app on another nation's endpoint nor that nation's own app sees the token.
+    # Neither the same app on another nation's endpoint nor that nation's own app can introspect the token.
     assert _introspect(client, other_nation, app, tokens["access_token"]) == INACTIVE
     assert _introspect(client, other_nation, other_nation_app, tokens["access_token"]) == INACTIVE
     assert _introspect(client, nation, app, tokens["access_token"])["active"] is True

@@ -5,13 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from authlib.oauth2.rfc6749.errors import OAuth2Error
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.requests import Request
 
 from citizenry.api.errors import InsufficientScope, NotAcceptable, Unauthorized
 from citizenry.api.negotiation import accepts_json
 from citizenry.oauth.bearer import Grant, TokenCarrier, carrier_for, validate_bearer
-from citizenry.store.models import Membership, Nation
+from citizenry.store.models import Membership, Nation, Person, User
 from citizenry.tenancy.nations import load_nation
 from citizenry.tenancy.permissions import permissions_for
 from citizenry.tenancy.resolve import NationRoute
@@ -73,3 +74,20 @@ def authenticate_caller(session: Session, api_request: ApiRequest, *, admin_only
             )
         raise Unauthorized(headers={"WWW-Authenticate": 'Bearer realm="api"'})
     return Caller(nation=nation, grant=grant, membership=membership)
+
+
+def owner_person(session: Session, caller: Caller) -> Person | None:
+    """Return the token owner's person record on the caller's nation, or None.
+
+    NOTE: users are not linked to person records yet, so the record is the person of the nation
+    with the user's e-mail address (the first one when several have it).
+    """
+    user = session.get(User, caller.grant.user_id)
+    if user is None:
+        return None
+    return session.scalar(
+        select(Person)
+        .where(Person.nation_id == caller.nation.id, func.lower(Person.email) == user.email)
+        .order_by(Person.id)
+        .limit(1)
+    )

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from citizenry.api.access import authenticate_caller, read_api_request
+from citizenry.api.access import authenticate_caller, owner_person, read_api_request
 from citizenry.api.errors import NotFound
 from citizenry.api.pagination import (
     Page,
@@ -24,7 +24,7 @@ from citizenry.api.pagination import (
 from citizenry.api.person_full import full_person
 from citizenry.api.person_json import abbreviated_person
 from citizenry.context import app_database, app_settings
-from citizenry.store.models import Person, Tag, Tagging, User
+from citizenry.store.models import Person, Tag, Tagging
 
 router = APIRouter()
 
@@ -116,16 +116,7 @@ async def people_me(request: Request) -> JSONResponse:
 
     def show(session: Session) -> dict[str, Any]:
         caller = authenticate_caller(session, api_request, admin_only=False)
-        user = session.get(User, caller.grant.user_id)
-        assert user is not None
-        # NOTE: users are not linked to person records yet, so the owner's record is the person
-        # of this nation with the user's e-mail address.
-        person = session.scalar(
-            select(Person)
-            .where(Person.nation_id == caller.nation.id, func.lower(Person.email) == user.email)
-            .order_by(Person.id)
-            .limit(1)
-        )
+        person = owner_person(session, caller)
         if person is None:
             raise NotFound()
         return single_person(session, person, avatar_url)

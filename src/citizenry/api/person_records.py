@@ -6,12 +6,12 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from citizenry.api.access import Caller, authenticate_caller, read_api_request
+from citizenry.api.access import Caller, authenticate_caller, owner_person, read_api_request
 from citizenry.api.bodies import parse_root, read_body
 from citizenry.api.errors import NotFound, ValidationFailed
 from citizenry.api.pagination import PageTokens, page_request, read_page
@@ -19,7 +19,7 @@ from citizenry.api.people_write import find_person
 from citizenry.api.person_json import iso_utc
 from citizenry.api.person_write import MAX_TEXT
 from citizenry.context import app_database, app_settings
-from citizenry.store.models import Capital, Contact, Note, Person, User
+from citizenry.store.models import Capital, Contact, Note, Person
 
 router = APIRouter()
 
@@ -63,15 +63,8 @@ CONTACT_STATUSES = frozenset(
 
 def author_of(session: Session, caller: Caller) -> int | None:
     """Return the id of the token owner's person record on this nation, if there is one."""
-    user = session.get(User, caller.grant.user_id)
-    if user is None:
-        return None
-    return session.scalar(
-        select(Person.id)
-        .where(Person.nation_id == caller.nation.id, func.lower(Person.email) == user.email)
-        .order_by(Person.id)
-        .limit(1)
-    )
+    person = owner_person(session, caller)
+    return person.id if person is not None else None
 
 
 def _text(data: dict[str, Any], name: str, errors: list[str], *, required: bool) -> str | None:

@@ -123,8 +123,8 @@ def serve(host: str, port: int, reload: bool) -> None:
         # uvicorn's access log prints query strings, which can carry tokens; the app logs
         # each request itself without them.
         access_log=False,
-        # Forwarded headers change the scheme and client address the app sees, so they are
-        # believed only from the configured proxies (none by default).
+        # Forwarded headers change the scheme and client address the app reads, so they are
+        # trusted only from the configured proxies (none by default).
         proxy_headers=bool(settings.trusted_proxies),
         forwarded_allow_ips=",".join(settings.trusted_proxies) or "",
     )

@@ -41,8 +41,8 @@ def _unicode_lower(value: Any) -> Any:
 def create_database_engine(url: str, *, pooled: bool = True) -> Engine:
     """Create the engine for ``url``, with WAL and foreign keys switched on for SQLite.
 
-    The pool is as large as AnyIO's default worker-thread limit (40), so a thread never
-    waits for a connection that another thread of the same process holds. ``pooled=False``
+    The pool is as large as AnyIO's default worker-thread limit (40), so while that limit
+    is unchanged a worker thread does not wait for a connection that another one holds. ``pooled=False``
     opens one connection per use, for short-lived commands such as migrations.
     """
     options: dict[str, Any] = {"pool_size": 40, "max_overflow": 0} if pooled else {"poolclass": NullPool}

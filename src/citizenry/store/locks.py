@@ -13,7 +13,7 @@ def lock_for_write(session: Session, nation_id: int, key: str) -> None:
 
     PostgreSQL takes an advisory lock on a 64-bit hash of the key, so writers of other keys go
     on. SQLite has one writer at a time, so the transaction takes the database's write lock at
-    once with a no-op update; a second writer waits for it (up to ``busy_timeout``).
+    once with a no-op update. A second writer waits for it, up to ``busy_timeout``.
     """
     if session.get_bind().dialect.name == "postgresql":
         digest = hashlib.sha256(f"{nation_id}:{key}".encode()).digest()
