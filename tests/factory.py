@@ -8,6 +8,7 @@ from functools import cache
 
 from sqlalchemy.orm import Session
 
+from citizenry.api.person_emails import one_address
 from citizenry.oauth.apps import register_app
 from citizenry.oauth.test_tokens import create_test_token
 from citizenry.store.db import Database
@@ -97,7 +98,7 @@ class Factory:
                     nation_id=nation.id,
                     first_name=f"First{i}",
                     last_name=f"Last{i}",
-                    email=f"p{i}@example.org",
+                    **one_address(f"p{i}@example.org"),
                 )
                 for i in range(count)
             ]

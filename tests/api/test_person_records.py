@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 from starlette.testclient import TestClient
 
+from citizenry.api.person_emails import one_address
 from citizenry.store.models import Person
 from tests.factory import Factory, NationInfo
 
@@ -15,7 +16,7 @@ def _setup(factory: Factory) -> tuple[NationInfo, dict[str, str], int, int]:
     token = factory.test_token(nation, user)
 
     def add(session: Session) -> tuple[int, int]:
-        owner = Person(nation_id=nation.id, first_name="Owner", email=user.email)
+        owner = Person(nation_id=nation.id, first_name="Owner", **one_address(user.email))
         subject = Person(nation_id=nation.id, first_name="Subject")
         session.add_all([owner, subject])
         session.flush()

@@ -6,6 +6,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 from starlette.testclient import TestClient
 
+from citizenry.api.person_emails import one_address
 from citizenry.api.person_full import (
     EMPTY_LISTS,
     FALSE_BOOLEANS,
@@ -113,7 +114,7 @@ def test_me_is_token_owner(client: TestClient, factory: Factory) -> None:
     token = factory.test_token(nation, user)
 
     def add_record(session: Session) -> int:
-        person = Person(nation_id=nation.id, first_name="Owner", email=user.email.upper())
+        person = Person(nation_id=nation.id, first_name="Owner", **one_address(user.email.upper()))
         session.add(person)
         session.flush()
         return person.id

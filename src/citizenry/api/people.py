@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from typing import Any
 
@@ -11,7 +12,7 @@ from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from citizenry.api.access import authenticate_caller, owner_person, read_api_request
+from citizenry.api.access import Caller, authenticate_caller, owner_person, read_api_request
 from citizenry.api.errors import NotFound
 from citizenry.api.pagination import (
     Page,
@@ -21,10 +22,13 @@ from citizenry.api.pagination import (
     read_legacy_page,
     read_page,
 )
+from citizenry.api.person_custom import load_custom_fields
 from citizenry.api.person_full import full_person
 from citizenry.api.person_json import abbreviated_person
 from citizenry.context import app_database, app_settings
 from citizenry.store.models import Person, Tag, Tagging
+
+logger = logging.getLogger(__name__)
 
 router = APIRouter()
 
@@ -43,11 +47,19 @@ def tags_by_person(session: Session, person_ids: list[int]) -> dict[int, list[st
     return tags
 
 
+def abbreviated_people(session: Session, people: list[Person], avatar_url: str) -> list[dict[str, Any]]:
+    """Return people of one nation in the abbreviated representation, with their tags."""
+    if not people:
+        return []
+    tags = tags_by_person(session, [person.id for person in people])
+    custom_fields = load_custom_fields(session, people[0].nation_id)
+    return [abbreviated_person(person, tags[person.id], avatar_url, custom_fields) for person in people]
+
+
 def people_listing(session: Session, page: Page[Person], avatar_url: str) -> dict[str, Any]:
     """Return a page of people as ``{"results", "next", "prev"}`` in the abbreviated representation."""
-    tags = tags_by_person(session, [person.id for person in page.rows])
     return {
-        "results": [abbreviated_person(person, tags[person.id], avatar_url) for person in page.rows],
+        "results": abbreviated_people(session, page.rows, avatar_url),
         "next": page.next,
         "prev": page.prev,
     }
@@ -56,8 +68,7 @@ def people_listing(session: Session, page: Page[Person], avatar_url: str) -> dic
 def legacy_people_listing(session: Session, query: Any, params: Any, avatar_url: str) -> dict[str, Any]:
     """Return people in the older page-numbered shape, with totals."""
     rows, totals = read_legacy_page(session, query, Person.id, params)
-    tags = tags_by_person(session, [person.id for person in rows])
-    return {**totals, "results": [abbreviated_person(person, tags[person.id], avatar_url) for person in rows]}
+    return {**totals, "results": abbreviated_people(session, rows, avatar_url)}
 
 
 def avatar_url_for(request: Request) -> str:
@@ -67,8 +78,22 @@ def avatar_url_for(request: Request) -> str:
 
 
 def single_person(session: Session, person: Person, avatar_url: str) -> dict[str, Any]:
+    """Return ``{"person": {...}, "precinct": null}`` with the full representation."""
     tags = tags_by_person(session, [person.id])[person.id]
-    return {"person": full_person(person, tags, avatar_url), "precinct": None}
+    custom_fields = load_custom_fields(session, person.nation_id)
+    return {"person": full_person(person, tags, avatar_url, custom_fields), "precinct": None}
+
+
+def find_person(session: Session, caller: Caller, person_id: str) -> Person:
+    """Return the nation's person with the id in the path, or raise ``not_found``."""
+    if not (person_id.isascii() and person_id.isdigit() and len(person_id) <= 18):
+        raise NotFound()
+    person = session.scalar(
+        select(Person).where(Person.nation_id == caller.nation.id, Person.id == int(person_id))
+    )
+    if person is None:
+        raise NotFound()
+    return person
 
 
 @router.get("/api/v1/people")
@@ -133,16 +158,34 @@ async def people_show(request: Request, person_id: str) -> JSONResponse:
 
     def show(session: Session) -> dict[str, Any]:
         caller = authenticate_caller(session, api_request)
-        query = select(Person).where(Person.nation_id == caller.nation.id)
-        if by_external_id:
-            query = query.where(Person.external_id == person_id).order_by(Person.id).limit(1)
-        elif person_id.isascii() and person_id.isdigit() and len(person_id) <= 18:
-            query = query.where(Person.id == int(person_id))
-        else:
-            raise NotFound()
-        person = session.scalar(query)
+        if not by_external_id:
+            return single_person(session, find_person(session, caller, person_id), avatar_url)
+        person = session.scalar(
+            select(Person)
+            .where(Person.nation_id == caller.nation.id, Person.external_id == person_id)
+            .order_by(Person.id)
+            .limit(1)
+        )
         if person is None:
             raise NotFound()
         return single_person(session, person, avatar_url)
 
     return JSONResponse(await app_database(request).run(show))
+
+
+@router.get("/api/v1/people/{person_id}/register")
+async def people_register(request: Request, person_id: str) -> JSONResponse:
+    """Start a person's account activation: 200 ``{"status": "success"}``.
+
+    NationBuilder e-mails the person an activation link. Citizenry assumes no mail server, so it
+    records the request in the log; the person's record does not change.
+    """
+    api_request = read_api_request(request)
+
+    def register(session: Session) -> dict[str, str]:
+        caller = authenticate_caller(session, api_request)
+        person = find_person(session, caller, person_id)
+        logger.info("account activation asked for person id=%s on nation id=%s", person.id, caller.nation.id)
+        return {"status": "success"}
+
+    return JSONResponse(await app_database(request).run(register))

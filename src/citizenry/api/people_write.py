@@ -13,9 +13,9 @@ from starlette.responses import JSONResponse, Response
 
 from citizenry.api.access import Caller, authenticate_caller, read_api_request
 from citizenry.api.bodies import parse_root, read_body
-from citizenry.api.errors import MultipleMatches, NotFound
-from citizenry.api.people import avatar_url_for, tags_by_person
-from citizenry.api.person_full import full_person
+from citizenry.api.errors import MultipleMatches
+from citizenry.api.people import avatar_url_for, find_person, single_person
+from citizenry.api.person_custom import load_custom_fields
 from citizenry.api.person_write import PersonChanges, apply_changes, check_identity, validate_person
 from citizenry.context import app_database
 from citizenry.store.locks import lock_for_write
@@ -56,19 +56,7 @@ def add_tags(session: Session, person: Person, names: list[str]) -> None:
 def _person_body(session: Session, person: Person, avatar_url: str) -> dict[str, Any]:
     session.flush()
     session.refresh(person)
-    tags = tags_by_person(session, [person.id])[person.id]
-    return {"person": full_person(person, tags, avatar_url), "precinct": None}
-
-
-def find_person(session: Session, caller: Caller, person_id: str) -> Person:
-    if not (person_id.isascii() and person_id.isdigit() and len(person_id) <= 18):
-        raise NotFound()
-    person = session.scalar(
-        select(Person).where(Person.nation_id == caller.nation.id, Person.id == int(person_id))
-    )
-    if person is None:
-        raise NotFound()
-    return person
+    return single_person(session, person, avatar_url)
 
 
 def _create(session: Session, caller: Caller, changes: PersonChanges) -> Person:
@@ -91,7 +79,7 @@ async def people_create(request: Request) -> JSONResponse:
 
     def create(session: Session) -> dict[str, Any]:
         caller = authenticate_caller(session, api_request)
-        changes = validate_person(parse_root(body, "person"))
+        changes = validate_person(parse_root(body, "person"), load_custom_fields(session, caller.nation.id))
         return _person_body(session, _create(session, caller, changes), avatar_url)
 
     return JSONResponse(await app_database(request).run(create), status_code=201)
@@ -100,7 +88,7 @@ async def people_create(request: Request) -> JSONResponse:
 def _match(session: Session, caller: Caller, changes: PersonChanges) -> list[Person]:
     """Find the people a push matches: by e-mail (case-insensitive, '+' literal) or external ids."""
     conditions = []
-    email = changes.columns.get("email")
+    email = changes.match_email()
     if email:
         conditions.append(func.lower(Person.email) == email.lower())
     for name in MATCH_IDS:
@@ -120,8 +108,8 @@ async def _upsert(request: Request, *, overwrite: bool) -> JSONResponse:
 
     def upsert(session: Session) -> tuple[int, dict[str, Any]]:
         caller = authenticate_caller(session, api_request)
-        changes = validate_person(parse_root(body, "person"))
-        email = changes.columns.get("email") or ""
+        changes = validate_person(parse_root(body, "person"), load_custom_fields(session, caller.nation.id))
+        email = changes.match_email() or ""
         # Concurrent pushes of one new person must create it once.
         lock_for_write(session, caller.nation.id, f"person:{email.lower()}")
         matches = _match(session, caller, changes)
@@ -161,7 +149,7 @@ async def people_update(request: Request, person_id: str) -> JSONResponse:
     def update(session: Session) -> dict[str, Any]:
         caller = authenticate_caller(session, api_request)
         person = find_person(session, caller, person_id)
-        changes = validate_person(parse_root(body, "person"))
+        changes = validate_person(parse_root(body, "person"), load_custom_fields(session, caller.nation.id))
         apply_changes(person, changes, overwrite=True)
         check_identity(person)
         add_tags(session, person, changes.tags)

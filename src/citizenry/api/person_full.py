@@ -9,8 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from citizenry.api.person_custom import custom_values_json
+from citizenry.api.person_emails import STORED_COLUMNS as EMAIL_COLUMNS
+from citizenry.api.person_emails import emails_json
 from citizenry.api.person_json import abbreviated_person, iso_utc
-from citizenry.store.models import Person
+from citizenry.store.models import CustomField, Person
 
 #: Person objects (abbreviated) and addresses, null until Citizenry stores them.
 NULL_OBJECTS = (
@@ -178,9 +181,11 @@ NULL_TIMESTAMPS = (
 EMPTY_LISTS = ("ballots", "identity_mappings", "signup_sources", "subnations")
 
 
-def full_person(person: Person, tags: Iterable[str], avatar_url: str) -> dict[str, Any]:
-    """Return the full representation: the abbreviated keys first, then the full-only ones."""
-    body = abbreviated_person(person, tags, avatar_url)
+def full_person(
+    person: Person, tags: Iterable[str], avatar_url: str, custom_fields: dict[str, CustomField]
+) -> dict[str, Any]:
+    """Return the full representation: the abbreviated keys, the full-only ones, the custom fields."""
+    body = abbreviated_person(person, tags, avatar_url, {})
     body.update(dict.fromkeys(NULL_OBJECTS + NULL_INTEGERS + NULL_BOOLEANS + NULL_STRINGS + NULL_TIMESTAMPS))
     body.update(dict.fromkeys(ZERO_INTEGERS, 0))
     body.update(dict.fromkeys(FALSE_BOOLEANS, False))
@@ -189,16 +194,11 @@ def full_person(person: Person, tags: Iterable[str], avatar_url: str) -> dict[st
 
     names = [person.first_name, person.middle_name, person.last_name]
     body["full_name"] = " ".join(part for part in names if part) or None
-    body["email1"] = person.email
-    body["primary_email_id"] = 1 if person.email else None
-    extra = person.extra or {}
-    addresses = [person.email, *(extra.get(f"email{number}") for number in (2, 3, 4))]
-    body["emails"] = [
-        {"email_address": address, "email_number": number, "is_bad": False, "is_primary": number == 1}
-        for number, address in enumerate(addresses, start=1)
-        if address
-    ]
+    emails = {name: getattr(person, name) for name in EMAIL_COLUMNS}
+    body.update(emails)
+    body["emails"] = emails_json(emails)
     body["first_supporter_at"] = iso_utc(person.created_at)
     # Writable full-only fields the person has values for.
     body.update(person.extra or {})
+    body.update(custom_values_json(person, custom_fields))
     return body

@@ -6,7 +6,8 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from citizenry.store.models import Person
+from citizenry.api.person_custom import custom_values_json
+from citizenry.store.models import CustomField, Person
 
 #: Keys copied from the person row unchanged, in the order NationBuilder sends them.
 PLAIN_FIELDS = (
@@ -94,7 +95,14 @@ def address_json(address: dict[str, Any] | None) -> dict[str, Any] | None:
     }
 
 
-def abbreviated_person(person: Person, tags: Iterable[str], avatar_url: str) -> dict[str, Any]:
+def abbreviated_person(
+    person: Person, tags: Iterable[str], avatar_url: str, custom_fields: dict[str, CustomField]
+) -> dict[str, Any]:
+    """Return the abbreviated representation, with the nation's custom fields at the end."""
+    return {**_standard_keys(person, tags, avatar_url), **custom_values_json(person, custom_fields)}
+
+
+def _standard_keys(person: Person, tags: Iterable[str], avatar_url: str) -> dict[str, Any]:
     body: dict[str, Any] = {
         "id": person.id,
         "created_at": iso_utc(person.created_at),

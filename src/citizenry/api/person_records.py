@@ -15,7 +15,7 @@ from citizenry.api.access import Caller, authenticate_caller, owner_person, read
 from citizenry.api.bodies import parse_root, read_body
 from citizenry.api.errors import NotFound, ValidationFailed
 from citizenry.api.pagination import PageTokens, page_request, read_page
-from citizenry.api.people_write import find_person
+from citizenry.api.people import find_person
 from citizenry.api.person_json import iso_utc
 from citizenry.api.person_write import MAX_TEXT
 from citizenry.context import app_database, app_settings

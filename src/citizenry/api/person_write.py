@@ -8,12 +8,18 @@ derived fields that a client sends back from a read are ignored; unknown fields 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from citizenry.api.errors import ValidationFailed
+from citizenry.api.person_custom import custom_value
+from citizenry.api.person_emails import BAD_COLUMNS as EMAIL_BAD_COLUMNS
+from citizenry.api.person_emails import EMPTY_STATE as EMPTY_EMAIL_STATE
+from citizenry.api.person_emails import STORED_COLUMNS as EMAIL_COLUMNS
+from citizenry.api.person_emails import WRITABLE_FIELDS as WRITABLE_EMAIL_FIELDS
+from citizenry.api.person_emails import resolve_emails
 from citizenry.api.person_full import (
     EMPTY_LISTS,
     FALSE_BOOLEANS,
@@ -26,7 +32,7 @@ from citizenry.api.person_full import (
     ZERO_INTEGERS,
 )
 from citizenry.api.person_json import ADDRESS_FIELDS, PLAIN_FIELDS
-from citizenry.store.models import Person
+from citizenry.store.models import CustomField, Person
 
 MAX_STRING = 255
 MAX_TEXT = 10_000
@@ -85,7 +91,7 @@ DERIVED_STRINGS = frozenset(
         "turnout_probability_score",
     }
 )
-EXTRA_STRINGS = frozenset(NULL_STRINGS) - DERIVED_STRINGS
+EXTRA_STRINGS = frozenset(NULL_STRINGS) - DERIVED_STRINGS - WRITABLE_EMAIL_FIELDS
 EXTRA_BOOLEANS = frozenset(
     {
         "is_deceased",
@@ -144,7 +150,19 @@ READ_ONLY = (
     - EXTRA_FIELDS
     - STRING_COLUMNS
     - BOOLEAN_COLUMNS
-    - {"email1"}
+    - WRITABLE_EMAIL_FIELDS
+)
+
+#: Every key a person body may carry, read-only ones included; no custom field may take one.
+PERSON_FIELDS = (
+    STRING_COLUMNS
+    | BOOLEAN_COLUMNS
+    | EXTRA_FIELDS
+    | READ_ONLY
+    | WRITABLE_EMAIL_FIELDS
+    | set(PLAIN_FIELDS)
+    | {"tags", "birthdate", "primary_address", "custom_values", "note", "party", "sex"}
+    | {"support_level", "signup_type", "recruiter_id"}
 )
 
 
@@ -154,7 +172,15 @@ class PersonChanges:
 
     columns: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
+    #: ``email`` and the e-mail slot fields, applied by :func:`resolve_emails`.
+    emails: dict[str, Any] = field(default_factory=dict)
+    #: Custom field values by the field's id, as a string.
+    custom_values: dict[str, Any] = field(default_factory=dict)
     tags: list[str] = field(default_factory=list)
+
+    def match_email(self) -> str | None:
+        """Return the address push and add match on: ``email``, or ``email1`` without it."""
+        return self.emails.get("email") or self.emails.get("email1")
 
 
 def _string(name: str, value: Any, errors: list[str], limit: int = MAX_STRING) -> str | None:
@@ -257,7 +283,6 @@ def _birthdate(value: Any, errors: list[str]) -> date | None:
 
 #: Validators of the columns with a rule of their own.
 SPECIAL_COLUMNS: dict[str, Callable[[Any, list[str]], Any]] = {
-    "email": lambda value, errors: _email("email", value, errors),
     "note": lambda value, errors: _string("note", value, errors, limit=MAX_TEXT),
     "party": lambda value, errors: _string("party", value, errors, limit=1),
     "sex": lambda value, errors: _one_of("sex", value, errors, {"M", "F", "O"}),
@@ -269,14 +294,32 @@ SPECIAL_COLUMNS: dict[str, Callable[[Any, list[str]], Any]] = {
 }
 
 
-def validate_person(data: dict[str, Any]) -> PersonChanges:
-    """Check a person body; raise ``validation_failed`` listing every problem at once."""
+def _email_field(name: str, value: Any, errors: list[str]) -> Any:
+    if name in EMAIL_BAD_COLUMNS:
+        return _boolean(name, value, errors)
+    if name == "primary_email_id":
+        return _integer(name, value, errors, 1, 4)
+    return _email(name, value, errors)
+
+
+def validate_person(
+    data: dict[str, Any], custom_fields: Mapping[str, CustomField] | None = None
+) -> PersonChanges:
+    """Check a person body; raise ``validation_failed`` listing every problem at once.
+
+    ``custom_fields`` are the nation's custom fields by slug; their slugs are person fields too.
+    """
     errors: list[str] = []
     changes = PersonChanges()
-    if "email1" in data and "email" not in data:
-        data = {**data, "email": data["email1"]}
+    custom_fields = custom_fields or {}
     for name, value in data.items():
-        if name in SPECIAL_COLUMNS:
+        if name in WRITABLE_EMAIL_FIELDS:
+            changes.emails[name] = _email_field(name, value, errors)
+        elif name in custom_fields:
+            changes.custom_values[str(custom_fields[name].id)] = custom_value(
+                custom_fields[name], value, errors
+            )
+        elif name in SPECIAL_COLUMNS:
             changes.columns[name] = SPECIAL_COLUMNS[name](value, errors)
         elif name in STRING_COLUMNS:
             changes.columns[name] = _string(name, value, errors)
@@ -294,7 +337,7 @@ def validate_person(data: dict[str, Any]) -> PersonChanges:
             changes.extra[name] = _integer(name, value, errors, 1, 5)
         elif name == "tags":
             changes.tags = _tags(value, errors)
-        elif name in READ_ONLY or name == "email1":
+        elif name in READ_ONLY:
             continue
         else:
             errors.append(f"{str(name)[:64]} is not a person field")
@@ -313,6 +356,37 @@ def apply_changes(person: Person, changes: PersonChanges, *, overwrite: bool) ->
         if overwrite or extra.get(name) in (None, "", False):
             extra[name] = value
     person.extra = extra
+    custom_values = dict(person.custom_values or {})
+    for key, value in changes.custom_values.items():
+        if overwrite or custom_values.get(key) in (None, "", False):
+            custom_values[key] = value
+    person.custom_values = custom_values
+    if changes.emails:
+        current = {name: getattr(person, name) for name in EMAIL_COLUMNS}
+        for name, value in resolve_emails(current, changes.emails, overwrite=overwrite).items():
+            setattr(person, name, value)
+    person.latitude, person.longitude = coordinates(person.primary_address)
+
+
+def new_person_columns(changes: PersonChanges) -> dict[str, Any]:
+    """Return the column values of a new person made from ``changes``, as a bulk insert needs."""
+    columns = dict(changes.columns)
+    columns.update(resolve_emails(EMPTY_EMAIL_STATE, changes.emails, overwrite=True))
+    columns["latitude"], columns["longitude"] = coordinates(columns.get("primary_address"))
+    return columns
+
+
+def coordinates(address: Mapping[str, Any] | None) -> tuple[float | None, float | None]:
+    """Return an address's ``lat`` and ``lng`` as numbers, or two Nones when either is missing."""
+    if not address:
+        return None, None
+    try:
+        latitude, longitude = float(address["lat"]), float(address["lng"])
+    except (KeyError, TypeError, ValueError):
+        return None, None
+    if -90 <= latitude <= 90 and -180 <= longitude <= 180:
+        return latitude, longitude
+    return None, None
 
 
 IDENTITY_FIELDS = ("first_name", "last_name", "email", "phone", "mobile")

@@ -1,23 +1,25 @@
-"""GET /people/search and /people/match."""
+"""GET /people/search, /people/nearby and /people/match."""
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from fastapi import APIRouter
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from citizenry.api.access import authenticate_caller, read_api_request
-from citizenry.api.errors import ApiError, BadRequest, MultipleMatches
+from citizenry.api.errors import ApiError, BadRequest, MissingParameters, MultipleMatches
 from citizenry.api.pagination import PageRequest, PageTokens, is_legacy_request, page_request, read_page
 from citizenry.api.people import avatar_url_for, legacy_people_listing, people_listing, single_person
+from citizenry.api.person_custom import load_custom_fields
 from citizenry.context import app_database, app_settings
-from citizenry.store.models import Person
+from citizenry.store.models import CustomField, Person
 
 router = APIRouter()
 
@@ -53,17 +55,20 @@ class NoMatches(ApiError):
     default_message = "No people match the given criteria."
 
 
+def custom_filter_name(slug: str) -> str:
+    return f"custom_values[{slug}]"
+
+
 def read_filters(params: QueryParams, allowed: frozenset[str]) -> dict[str, str]:
-    """Return the filters of a query string; unknown, repeated or bracketed names are a 400."""
+    """Return the filters of a query string; unknown, repeated or array names are a 400."""
     filters: dict[str, str] = {}
     for key, value in params.multi_items():
         if key in CONTROL_PARAMETERS:
             continue
-        if "[" in key or "]" in key:
-            raise BadRequest(
-                f"The parameter '{key[:64]}' is not supported: "
-                "custom_values and arrays are not searchable yet."
-            )
+        if key not in allowed and key.startswith("custom_values["):
+            raise BadRequest(f"'{key[:64]}' names no custom field of this nation.")
+        if key not in allowed and ("[" in key or "]" in key):
+            raise BadRequest(f"The parameter '{key[:64]}' is not supported: filters take one value each.")
         if key not in allowed:
             raise BadRequest(f"'{key[:64]}' is not a filter of this search.")
         if key in filters:
@@ -84,7 +89,30 @@ def _parse_time(value: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def apply_filters(query: Select[Any], filters: dict[str, str]) -> Select[Any]:
+def _custom_condition(field: CustomField, value: str) -> ColumnElement[bool]:
+    stored = Person.custom_values[str(field.id)]
+    if field.type == "number":
+        try:
+            number = float(value)
+        except ValueError:
+            raise BadRequest(f"custom_values[{field.slug}] must be a number.") from None
+        return cast(ColumnElement[bool], stored.as_float() == number)
+    if field.type == "checkbox":
+        if value.lower() not in {"true", "false", "1", "0"}:
+            raise BadRequest(f"custom_values[{field.slug}] must be true or false.")
+        return cast(ColumnElement[bool], stored.as_boolean() == (value.lower() in {"true", "1"}))
+    return func.lower(stored.as_string()) == value.lower()
+
+
+def apply_filters(
+    query: Select[Any], filters: dict[str, str], custom_fields: dict[str, CustomField]
+) -> Select[Any]:
+    by_filter = {custom_filter_name(slug): field for slug, field in custom_fields.items()}
+    for name, value in filters.items():
+        if name.startswith("custom_values["):
+            if name not in by_filter:  # deleted since the first page
+                raise BadRequest("A custom field of this search no longer exists; search again.")
+            query = query.where(_custom_condition(by_filter[name], value))
     for name in TEXT_FILTERS:
         if name in filters:
             query = query.where(func.lower(getattr(Person, name)) == filters[name].lower())
@@ -118,16 +146,81 @@ async def people_search(request: Request) -> JSONResponse:
 
     def read(session: Session) -> dict[str, Any]:
         caller = authenticate_caller(session, api_request)
+        custom_fields = load_custom_fields(session, caller.nation.id)
+        allowed = SEARCH_FILTERS | {custom_filter_name(slug) for slug in custom_fields}
         tokens = PageTokens(secret_key, nation_id=caller.nation.id, listing="people-search")
         page = page_request(tokens, params)
         if page.after_id is None and page.before_id is None:
-            page = PageRequest(limit=page.limit, filters=read_filters(params, SEARCH_FILTERS))
+            page = PageRequest(limit=page.limit, filters=read_filters(params, allowed))
+        people = select(Person).where(Person.nation_id == caller.nation.id)
         if is_legacy_request(params):
-            filters = read_filters(params, SEARCH_FILTERS)
-            query = apply_filters(select(Person).where(Person.nation_id == caller.nation.id), filters)
+            query = apply_filters(people, read_filters(params, allowed), custom_fields)
             return legacy_people_listing(session, query, params, avatar_url)
-        query = apply_filters(select(Person).where(Person.nation_id == caller.nation.id), page.filters)
+        query = apply_filters(people, page.filters, custom_fields)
         listing = read_page(session, query, Person.id, page, tokens=tokens, path="/api/v1/people/search")
+        return people_listing(session, listing, avatar_url)
+
+    return JSONResponse(await app_database(request).run(read))
+
+
+EARTH_RADIUS_MILES = 3958.8
+MILES_PER_DEGREE_OF_LATITUDE = math.pi * EARTH_RADIUS_MILES / 180
+MAX_DISTANCE_MILES = 1000.0
+NEARBY_FILTERS = frozenset({"location", "distance"})
+
+
+def _read_location(filters: dict[str, str]) -> tuple[float, float, float]:
+    """Return the latitude, longitude and distance in miles of a nearby search."""
+    if "location" not in filters:
+        raise MissingParameters("location")
+    try:
+        latitude, longitude = (float(part) for part in filters["location"].split(","))
+    except ValueError:
+        raise BadRequest(
+            "location must be a latitude and a longitude, as in location=40.71,-74.01."
+        ) from None
+    if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+        raise BadRequest("location must have a latitude from -90 to 90 and a longitude from -180 to 180.")
+    try:
+        distance = float(filters.get("distance", "1"))
+    except ValueError:
+        distance = math.nan
+    if not 0 < distance <= MAX_DISTANCE_MILES:
+        raise BadRequest(f"distance must be a number of miles above 0 and at most {MAX_DISTANCE_MILES:g}.")
+    return latitude, longitude, distance
+
+
+def within(query: Select[Any], latitude: float, longitude: float, distance: float) -> Select[Any]:
+    """Keep the people whose primary address is within ``distance`` miles (great-circle)."""
+    # A box on the indexed latitude first, then the haversine formula, compared without asin
+    # and sqrt: hav(d / R) >= sin²(dlat / 2) + cos(lat1) cos(lat2) sin²(dlng / 2).
+    span = distance / MILES_PER_DEGREE_OF_LATITUDE
+    query = query.where(Person.latitude.between(latitude - span, latitude + span))
+    half_dlat = func.sin(func.radians(Person.latitude - latitude) / 2)
+    half_dlng = func.sin(func.radians(Person.longitude - longitude) / 2)
+    cos_product = math.cos(math.radians(latitude)) * func.cos(func.radians(Person.latitude))
+    limit = math.sin(distance / EARTH_RADIUS_MILES / 2) ** 2
+    return query.where(half_dlat * half_dlat + cos_product * half_dlng * half_dlng <= limit)
+
+
+@router.get("/api/v1/people/nearby")
+async def people_nearby(request: Request) -> JSONResponse:
+    """List the people within ``distance`` miles (default 1) of ``location`` ("lat,lng")."""
+    api_request = read_api_request(request)
+    params = request.query_params
+    avatar_url = avatar_url_for(request)
+    secret_key = app_settings(request).secret_key
+
+    def read(session: Session) -> dict[str, Any]:
+        caller = authenticate_caller(session, api_request)
+        tokens = PageTokens(secret_key, nation_id=caller.nation.id, listing="people-nearby")
+        page = page_request(tokens, params)
+        if page.after_id is None and page.before_id is None:
+            page = PageRequest(limit=page.limit, filters=read_filters(params, NEARBY_FILTERS))
+        query = within(
+            select(Person).where(Person.nation_id == caller.nation.id), *_read_location(page.filters)
+        )
+        listing = read_page(session, query, Person.id, page, tokens=tokens, path="/api/v1/people/nearby")
         return people_listing(session, listing, avatar_url)
 
     return JSONResponse(await app_database(request).run(read))

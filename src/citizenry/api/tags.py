@@ -19,8 +19,8 @@ from citizenry.api.access import Caller, authenticate_caller, read_api_request
 from citizenry.api.bodies import parse_root, read_body
 from citizenry.api.errors import NotFound, ValidationFailed
 from citizenry.api.pagination import PageTokens, page_request, read_page
-from citizenry.api.people import avatar_url_for, people_listing
-from citizenry.api.people_write import add_tags, find_person
+from citizenry.api.people import avatar_url_for, find_person, people_listing
+from citizenry.api.people_write import add_tags
 from citizenry.api.person_json import iso_utc
 from citizenry.api.person_write import MAX_STRING, MAX_TAGS
 from citizenry.context import app_database, app_settings

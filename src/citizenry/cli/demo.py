@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from faker import Faker
 from sqlalchemy.orm import Session
 
+from citizenry.api.person_emails import one_address
 from citizenry.store.models import Nation, Person, Tag, Tagging
 from citizenry.tenancy.nations import create_nation, find_nation
 from citizenry.tenancy.users import add_membership, create_user
@@ -18,6 +19,8 @@ logger = logging.getLogger(__name__)
 DEMO_SLUG = "demo"
 DEMO_ADMIN_EMAIL = "admin@demo.example"
 DEMO_STAFFER_EMAIL = "staffer@demo.example"
+#: Latitude and longitude of the demo people's city (New York).
+DEMO_CENTRE = (40.7128, -74.006)
 #: The demo accounts' password. The demo is for a developer's own machine only.
 DEMO_PASSWORD = "citizenry-demo"  # noqa: S105
 DEMO_TAGS = (
@@ -39,11 +42,13 @@ class DemoNation:
 def _fake_person(fake: Faker, rng: random.Random, nation_id: int) -> Person:
     first, last = fake.first_name(), fake.last_name()
     has_email = rng.random() < 0.9
+    # Around one city, so that /people/nearby finds some of them.
+    latitude, longitude = DEMO_CENTRE[0] + rng.uniform(-0.3, 0.3), DEMO_CENTRE[1] + rng.uniform(-0.3, 0.3)
     return Person(
         nation_id=nation_id,
         first_name=first,
         last_name=last,
-        email=f"{first}.{last}.{rng.randrange(10**6)}@example.org".lower() if has_email else None,
+        **one_address(f"{first}.{last}.{rng.randrange(10**6)}@example.org".lower() if has_email else None),
         phone=fake.phone_number() if rng.random() < 0.6 else None,
         mobile=fake.phone_number() if rng.random() < 0.4 else None,
         employer=fake.company() if rng.random() < 0.5 else None,
@@ -62,9 +67,11 @@ def _fake_person(fake: Faker, rng: random.Random, nation_id: int) -> Person:
             "state": fake.state_abbr(),
             "country_code": "US",
             "zip": fake.postcode(),
-            "lat": f"{fake.latitude():.7f}",
-            "lng": f"{fake.longitude():.7f}",
+            "lat": f"{latitude:.7f}",
+            "lng": f"{longitude:.7f}",
         },
+        latitude=round(latitude, 7),
+        longitude=round(longitude, 7),
     )
 
 
@@ -89,8 +96,12 @@ def seed_demo(session: Session, *, people: int = 300, seed: int = 2026) -> DemoN
     # The members are people of the nation too, so /api/v1/people/me finds their records.
     session.add_all(
         [
-            Person(nation_id=nation.id, first_name="Demo", last_name="Admin", email=DEMO_ADMIN_EMAIL),
-            Person(nation_id=nation.id, first_name="Demo", last_name="Staffer", email=DEMO_STAFFER_EMAIL),
+            Person(
+                nation_id=nation.id, first_name="Demo", last_name="Admin", **one_address(DEMO_ADMIN_EMAIL)
+            ),
+            Person(
+                nation_id=nation.id, first_name="Demo", last_name="Staffer", **one_address(DEMO_STAFFER_EMAIL)
+            ),
         ]
     )
     fake = Faker("en_US")

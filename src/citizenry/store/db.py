@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import math
+import sqlite3
 from collections.abc import Callable
 from functools import partial
 from typing import Any, ParamSpec, TypeVar
@@ -32,6 +34,17 @@ def _set_sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
     # SQLite's own lower() folds only ASCII; PostgreSQL's folds every letter. Replace it, so
     # case-insensitive matches such as e-mail addresses behave the same on both.
     dbapi_connection.create_function("lower", 1, _unicode_lower, deterministic=True)
+    # /people/nearby uses sin(), cos() and radians(); builds of SQLite without its math
+    # functions get Python's.
+    try:
+        dbapi_connection.execute("SELECT sin(0), cos(0), radians(0)")
+    except sqlite3.OperationalError:
+        for name, function in (("sin", math.sin), ("cos", math.cos), ("radians", math.radians)):
+            dbapi_connection.create_function(name, 1, _nullable(function), deterministic=True)
+
+
+def _nullable(function: Callable[[float], float]) -> Callable[[Any], float | None]:
+    return lambda value: None if value is None else function(value)
 
 
 def _unicode_lower(value: Any) -> Any:

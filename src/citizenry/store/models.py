@@ -10,6 +10,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Date,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -267,6 +268,7 @@ class Person(Base):
         Index("ix_people_nation_id_id", "nation_id", "id"),
         Index("ix_people_nation_id_email", "nation_id", "email"),
         Index("ix_people_nation_id_external_id", "nation_id", "external_id"),
+        Index("ix_people_nation_id_latitude", "nation_id", "latitude"),
         # Ids are never given to another person after a delete, as on PostgreSQL.
         {"sqlite_autoincrement": True},
     )
@@ -281,7 +283,19 @@ class Person(Base):
     first_name: Mapped[str | None] = _text()
     middle_name: Mapped[str | None] = _text()
     last_name: Mapped[str | None] = _text()
+    #: The address reads return as ``email``: the primary one unless it is bad, else the first good
+    #: one. It is derived from the four slots below on every write, and push and match use it.
     email: Mapped[str | None] = mapped_column(String(254))
+    email1: Mapped[str | None] = mapped_column(String(254))
+    email2: Mapped[str | None] = mapped_column(String(254))
+    email3: Mapped[str | None] = mapped_column(String(254))
+    email4: Mapped[str | None] = mapped_column(String(254))
+    email1_is_bad: Mapped[bool] = _flag(default=False)
+    email2_is_bad: Mapped[bool] = _flag(default=False)
+    email3_is_bad: Mapped[bool] = _flag(default=False)
+    email4_is_bad: Mapped[bool] = _flag(default=False)
+    #: The slot (1 to 4) of the primary address, or NULL when the person has none.
+    primary_email_id: Mapped[int | None] = mapped_column(Integer)
     phone: Mapped[str | None] = _text()
     mobile: Mapped[str | None] = _text()
     work_phone_number: Mapped[str | None] = _text()
@@ -303,6 +317,9 @@ class Person(Base):
     signup_type: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     #: The primary address as NationBuilder's address object (``address1``, ``city``, ``lat``, ...).
     primary_address: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
+    #: The primary address's coordinates as numbers, for /people/nearby; derived on every write.
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
     precinct_id: Mapped[int | None] = mapped_column(Integer)
     recruiter_id: Mapped[int | None] = mapped_column(Integer)
 
@@ -341,6 +358,32 @@ class Person(Base):
     extra: Mapped[dict[str, Any]] = mapped_column(
         JsonType, nullable=False, default=dict, server_default=text("'{}'")
     )
+    #: Values of the nation's custom fields, keyed by the field's id as a string, so that a deleted
+    #: field's values never come back under a new field with the same slug.
+    custom_values: Mapped[dict[str, Any]] = mapped_column(
+        JsonType, nullable=False, default=dict, server_default=text("'{}'")
+    )
+
+
+CUSTOM_FIELD_TYPES = ("text", "number", "checkbox")
+
+
+class CustomField(Base):
+    """A field a nation adds to its people; its slug is a key of the person resource."""
+
+    __tablename__ = "custom_fields"
+    __table_args__ = (
+        UniqueConstraint("nation_id", "slug"),
+        CheckConstraint(f"type IN {CUSTOM_FIELD_TYPES!r}", name="type"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = _id()
+    nation_id: Mapped[int] = _nation_id()
+    slug: Mapped[str] = mapped_column(String(64), nullable=False)
+    name: Mapped[str] = mapped_column(String(255), nullable=False)
+    type: Mapped[str] = mapped_column(String(16), nullable=False)
+    created_at: Mapped[datetime] = _created_at()
 
 
 class Tag(Base):
