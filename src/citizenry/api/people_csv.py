@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any, cast
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, insert, literal_column, select
 from sqlalchemy.orm import Session
 
 from citizenry.api.errors import ValidationFailed
@@ -129,16 +129,29 @@ def _insert_batch(session: Session, nation_id: int, batch: list[_Row], tag_ids: 
     # the other rows, and a NOT NULL column that no row gives takes its default.
     given_columns = {name for row in batch for name in row.columns}
     base = {**_REQUIRED_DEFAULTS, **dict.fromkeys(given_columns - _REQUIRED_DEFAULTS.keys())}
-    common = {"nation_id": nation_id, "created_at": now, "updated_at": now}
+    common: dict[str, Any] = {"nation_id": nation_id, "created_at": now, "updated_at": now}
+    # A JSON object that every row leaves empty is written once into the statement: encoding {}
+    # twice a row costs a tenth of the import.
+    objects = {name: any(getattr(row, name) for row in batch) for name in ("extra", "custom_values")}
     values = [
-        {**base, **common, "extra": row.extra, "custom_values": row.custom_values, **row.columns}
+        {**base, **common, **{name: getattr(row, name) for name in objects if objects[name]}, **row.columns}
         for row in batch
     ]
+    empty_objects: dict[str, Any] = {
+        name: literal_column("'{}'") for name, given in objects.items() if not given
+    }
     # Core, not the ORM's bulk insert: about twice as fast for plain rows (measured with
     # bench/people_import.py), and the rows need no ORM objects.
     table = cast(Table, Person.__table__)
-    statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-    ids = list(session.connection().execute(statement, values).scalars())
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        # Asking SQLAlchemy for ids in row order makes it insert one row per statement on SQLite.
+        # One multi-row INSERT numbers its rows in order, so sorted ids are in row order.
+        statement = insert(table).values(empty_objects).returning(table.c.id)
+        ids = sorted(connection.execute(statement, values).scalars())
+    else:
+        statement = insert(table).values(empty_objects).returning(table.c.id, sort_by_parameter_order=True)
+        ids = list(connection.execute(statement, values).scalars())
     taggings = []
     for person_id, row in zip(ids, batch, strict=True):
         for name in row.tags:
