@@ -41,6 +41,9 @@ from citizenry.tenancy.users import (
 )
 
 logger = logging.getLogger(__name__)
+
+#: The ASGI application factory both servers load in each worker process.
+APP_FACTORY = "citizenry.app:create_app_from_env"
 console = Console(highlight=False)
 T = TypeVar("T")
 
@@ -106,28 +109,61 @@ def main() -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="TCP port.")
-@click.option("--reload", is_flag=True, help="Restart when the source changes (development).")
-def serve(host: str, port: int, reload: bool) -> None:
-    """Serve the control panel, the OAuth server and the API with uvicorn."""
-    import uvicorn
-
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Server processes. Each keeps its own database connections.",
+)
+@click.option(
+    "--server",
+    "server_name",
+    type=click.Choice(["granian", "uvicorn"]),
+    default="granian",
+    show_default=True,
+    help="granian for production; uvicorn for development.",
+)
+@click.option("--reload", is_flag=True, help="Restart when the source changes (development; uses uvicorn).")
+def serve(host: str, port: int, workers: int, server_name: str, reload: bool) -> None:
+    """Serve the control panel, the OAuth server and the API."""
     settings = _settings()
     _open_migrated_database(settings).dispose()
-    uvicorn.run(
-        "citizenry.app:create_app_from_env",
-        factory=True,
-        host=host,
+    if reload and workers > 1:
+        raise click.UsageError("--reload restarts one process; leave out --workers.")
+    logger.info("serving on %s:%s with %s, %s worker(s)", host, port, server_name, workers)
+    if server_name == "uvicorn" or reload:
+        import uvicorn
+
+        uvicorn.run(
+            APP_FACTORY,
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            reload=reload,
+            log_level=settings.log_level.lower(),
+            # uvicorn's access log prints query strings, which can carry tokens; the app logs
+            # each request itself without them. Forwarded headers are the app's business.
+            access_log=False,
+            proxy_headers=False,
+        )
+        return
+    from granian.constants import Interfaces
+    from granian.log import LogLevels
+    from granian.server import Server
+
+    Server(
+        APP_FACTORY,
+        address=host,
         port=port,
-        reload=reload,
-        log_level=settings.log_level.lower(),
-        # uvicorn's access log prints query strings, which can carry tokens; the app logs
-        # each request itself without them.
-        access_log=False,
-        # Forwarded headers change the scheme and client address the app reads, so they are
-        # trusted only from the configured proxies (none by default).
-        proxy_headers=bool(settings.trusted_proxies),
-        forwarded_allow_ips=",".join(settings.trusted_proxies) or "",
-    )
+        interface=Interfaces.ASGI,
+        workers=workers,
+        factory=True,
+        log_level=LogLevels(settings.log_level.lower()),
+        log_access=False,
+        respawn_failed_workers=True,
+    ).serve()
 
 
 @main.group()
