@@ -19,7 +19,7 @@ install: $(STAMP)
 run: $(STAMP)
 	CITIZENRY_INSECURE_HTTP=1 CITIZENRY_DEFAULT_NATION=demo $(BIN)/citizenry demo run
 
-## Start the services the tests need (PostgreSQL), then lint, type-check and test
+## Start the services the tests need (PostgreSQL and Redis), then lint, type-check and test
 test: $(STAMP) services check
 
 services:

@@ -13,10 +13,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis
 import sqlalchemy as sa
 from starlette.testclient import TestClient
 
 from citizenry.app import create_app
+from citizenry.ratelimit import safe_redis_url
 from citizenry.settings import Settings
 from citizenry.store import migrate
 from citizenry.store.db import Database
@@ -25,6 +27,7 @@ from tests.factory import Factory
 POSTGRESQL_URL = os.environ.get(
     "CITIZENRY_TEST_POSTGRESQL_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
+REDIS_URL = os.environ.get("CITIZENRY_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 IN_CI = os.environ.get("CI") == "true"
 
 
@@ -61,6 +64,36 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
         for url in _postgresql_database():
             migrate.upgrade(url)
             yield url
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """Return the test Redis server's URL, or skip when it does not respond (fail under CI=true)."""
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2, socket_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as error:
+        reason = f"Redis is not reachable at {safe_redis_url(REDIS_URL)}: {error}"
+        if IN_CI:
+            pytest.fail(f"{reason} (under CI=true the Redis tests must run)")
+        pytest.skip(reason)
+    finally:
+        client.close()
+    return REDIS_URL
+
+
+@pytest.fixture
+def redis_key_prefix(redis_url: str) -> Iterator[str]:
+    """Yield a key prefix of this test's own, and delete the test's keys afterwards."""
+    prefix = f"citizenry-test-{uuid.uuid4().hex[:12]}"
+    yield prefix
+    client = redis.Redis.from_url(redis_url)
+    try:
+        keys = list(client.scan_iter(match=f"{prefix}:*"))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 from authlib.oauth2.rfc6749.errors import OAuth2Error
 from fastapi import FastAPI
 from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
@@ -20,15 +21,28 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from citizenry import __version__
-from citizenry.api import lists, people, people_write, person_records, search, tags
+from citizenry.api import (
+    custom_fields,
+    lists,
+    openapi,
+    people,
+    people_write,
+    person_records,
+    search,
+    tags,
+)
 from citizenry.api.errors import ApiError, NotFound
 from citizenry.api.ratelimit import ApiRateLimitMiddleware
 from citizenry.errors import NationNotFound
 from citizenry.logs import quiet_authlib
 from citizenry.oauth import authorize as authorize_routes
 from citizenry.oauth import token_routes
+from citizenry.ops import health
+from citizenry.ops import metrics as ops_metrics
+from citizenry.panel import custom_fields as custom_fields_routes
 from citizenry.panel import developer as developer_routes
 from citizenry.panel import nation_settings as nation_settings_routes
+from citizenry.panel import people_io as people_io_routes
 from citizenry.panel import routes as panel_routes
 from citizenry.panel.access import SignInRequired
 from citizenry.panel.pages import PanelError, path_for, render_error
@@ -43,7 +57,9 @@ logger = logging.getLogger(__name__)
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
-    (b"referrer-policy", b"no-referrer"),
+    # same-origin, not no-referrer: with no-referrer Chromium sends "Origin: null" on the panel's
+    # own form posts, and the CSRF check rightly refuses them. Other sites still get no Referer.
+    (b"referrer-policy", b"same-origin"),
     (
         b"content-security-policy",
         b"default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'",
@@ -158,6 +174,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     app.add_exception_handler(OperationalError, database_unavailable)
     app.add_exception_handler(InterfaceError, database_unavailable)
+    app.add_exception_handler(PoolTimeout, database_unavailable)
     app.add_exception_handler(ApiError, api_error)
     app.add_exception_handler(NationNotFound, nation_not_found)
     app.add_exception_handler(PanelError, panel_error)
@@ -176,21 +193,26 @@ def create_app(settings: Settings) -> FastAPI:
             "CITIZENRY_INSECURE_HTTP is on: OAuth works over plain http; never use this in production"
         )
 
-    database = Database(settings.database_url)
+    database = Database.from_settings(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # Made here, inside the server's event loop: the in-memory counters hold asyncio locks
-        # bound to the loop that first uses them.
-        app.state.rate_limits = RateLimits(
+        # Made here, inside the server's event loop, because the in-memory counters' asyncio locks
+        # and the Redis connections are bound to the loop that first uses them.
+        rate_limits = RateLimits(
             oauth_per_app=settings.oauth_rate_limit_per_app,
             oauth_per_ip=settings.oauth_rate_limit_per_ip,
             sign_in_per_ip=settings.sign_in_rate_limit_per_ip,
             sign_in_per_email=settings.sign_in_rate_limit_per_email,
             api_per_token=settings.api_rate_limit_per_token,
+            redis_url=settings.redis_url,
+            redis_key_prefix=settings.redis_key_prefix,
         )
+        await rate_limits.start()
+        app.state.rate_limits = rate_limits
         logger.info("citizenry %s started; base domain %s", __version__, settings.base_domain)
         yield
+        await rate_limits.close()
         database.dispose()
         logger.info("citizenry stopped")
 
@@ -204,6 +226,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.state.database = database
 
+    app.include_router(health.router)
+    if settings.metrics_enabled:
+        app.include_router(ops_metrics.router)
     # The write routes come first: "/people/push" and "/people/add" must win over "/people/{id}".
     app.include_router(people_write.router)
     app.include_router(tags.router)
@@ -211,11 +236,15 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(lists.router)
     app.include_router(person_records.router)
     app.include_router(people.router)
+    app.include_router(custom_fields.router)
+    app.include_router(openapi.router)
     app.include_router(authorize_routes.router)
     app.include_router(token_routes.router)
     app.include_router(panel_routes.router)
     app.include_router(developer_routes.router)
     app.include_router(nation_settings_routes.router)
+    app.include_router(custom_fields_routes.router)
+    app.include_router(people_io_routes.router)
     app.mount(
         "/static",
         StaticFiles(directory=str(Path(__file__).parent / "panel" / "static")),
@@ -223,7 +252,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     _install_error_handlers(app)
 
-    # Added last runs first: the request log, headers, the nation, then the session cookie.
+    # Added last runs first: the request log, metrics, headers, the nation, then the session cookie.
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.secret_key,
@@ -235,10 +264,23 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(ApiRateLimitMiddleware)
     app.add_middleware(TenancyMiddleware, settings=settings)
     app.add_middleware(SecurityHeadersMiddleware)
+    if settings.metrics_enabled:
+        app.add_middleware(ops_metrics.MetricsMiddleware)
     app.add_middleware(RequestLogMiddleware)
     return app
 
 
 def create_app_from_env() -> FastAPI:
-    """Build the app from environment settings; ``citizenry serve`` passes this factory to uvicorn."""
-    return create_app(Settings.from_env())
+    """Build the app from environment settings; ``citizenry serve`` loads it in every worker.
+
+    Forwarded headers change the scheme and client address the app reads, so they are trusted
+    only from ``CITIZENRY_TRUSTED_PROXIES`` (none by default), whichever server runs the app.
+    """
+    settings = Settings.from_env()
+    app = create_app(settings)
+    if settings.trusted_proxies:
+        from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+        # Added last, so it runs first: the request log sees the client's own address.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies))
+    return app

@@ -1,16 +1,29 @@
-"""One log line per request: method, path, status and duration, with no query string.
+"""One log line per request, with the fields method, path, route, status, duration_ms and nation.
 
-Query strings are left out because they can carry secrets (``access_token``, ``code``).
+The path is logged without its query string, because query strings can carry secrets
+(``access_token``, ``code``). ``route`` is the matched route template or ``unmatched``, and
+``nation`` is the slug the request named, when it is a valid slug.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from citizenry.ops.scope import route_template
+from citizenry.settings import SLUG_PATTERN
+
 logger = logging.getLogger("citizenry.requests")
+
+
+def nation_slug(scope: Scope) -> str | None:
+    """Return the nation slug the request named (host or path prefix), when it is a valid slug."""
+    route = scope.get("state", {}).get("nation_route")
+    slug = getattr(route, "slug", None)
+    return slug if isinstance(slug, str) and SLUG_PATTERN.fullmatch(slug) else None
 
 
 class RequestLogMiddleware:
@@ -33,10 +46,14 @@ class RequestLogMiddleware:
         try:
             await self.app(scope, receive, send_and_record)
         finally:
-            logger.info(
-                "%s %s %s %.1fms",
-                scope["method"],
-                scope["path"],
-                status,
-                (time.perf_counter() - started) * 1000,
-            )
+            fields: dict[str, Any] = {
+                "method": scope["method"],
+                "path": scope["path"],
+                "route": route_template(scope),
+                "status": status,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+            }
+            slug = nation_slug(scope)
+            if slug is not None:
+                fields["nation"] = slug
+            logger.info("request", extra=fields)

@@ -12,7 +12,8 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from citizenry.ratelimit import parse_rule
+from citizenry.logs import LOG_FORMATS
+from citizenry.ratelimit import DEFAULT_KEY_PREFIX, check_redis_url, parse_rule
 
 ENV_PREFIX = "CITIZENRY_"
 
@@ -88,6 +89,31 @@ def _read_rule(env: Mapping[str, str], key: str, default: str) -> str:
     return raw
 
 
+#: A Redis key prefix: letters, digits and ``_ . : -``, so that keys stay readable in redis-cli.
+KEY_PREFIX_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
+
+
+def _read_redis_url(env: Mapping[str, str]) -> str | None:
+    raw = (env.get(ENV_PREFIX + "REDIS_URL") or "").strip()
+    if not raw:
+        return None
+    try:
+        check_redis_url(raw)
+    except ValueError as error:
+        raise SettingsError(f"{ENV_PREFIX}REDIS_URL is invalid: {error}.") from None
+    return raw
+
+
+def _read_redis_key_prefix(env: Mapping[str, str]) -> str:
+    raw = (env.get(ENV_PREFIX + "REDIS_KEY_PREFIX") or DEFAULT_KEY_PREFIX).strip()
+    if not KEY_PREFIX_PATTERN.fullmatch(raw):
+        raise SettingsError(
+            f"{ENV_PREFIX}REDIS_KEY_PREFIX={raw!r} is invalid; use 1 to 64 letters, digits and _ . : - "
+            "starting with a letter or digit."
+        )
+    return raw
+
+
 def _load_or_create_secret_key(data_dir: Path) -> str:
     """Return the development signing key kept in ``data_dir``, creating it on first use.
 
@@ -126,7 +152,23 @@ class Settings:
     sign_in_rate_limit_per_email: str = "10/minute"
     #: API requests per access token, as NationBuilder allows.
     api_rate_limit_per_token: str = "250/10 seconds"  # noqa: S105 (a rate, not a secret)
+    #: URL of the Redis that keeps the rate limit counters of every process. None keeps them in each
+    #: process's memory. It is left out of the repr because it may contain a password.
+    redis_url: str | None = field(default=None, repr=False)
+    #: Start of every key in Redis, so that several deployments can share one server.
+    redis_key_prefix: str = DEFAULT_KEY_PREFIX
+    #: Connections each server process keeps open to PostgreSQL, and how many more it may open
+    #: under load; a request waits at most ``database_pool_timeout`` seconds for one.
+    database_pool_size: int = 20
+    database_max_overflow: int = 20
+    database_pool_timeout: int = 30
+    #: PostgreSQL is reached through PgBouncer in transaction mode: no server-side prepared statements.
+    database_pgbouncer: bool = False
     log_level: str = "INFO"
+    #: ``plain`` text lines, or ``json``: one JSON object per line.
+    log_format: str = "plain"
+    #: Serve Prometheus metrics at /metrics.
+    metrics_enabled: bool = True
     session_cookie_secure: bool = True
     #: Addresses of reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed.
     trusted_proxies: tuple[str, ...] = ()
@@ -154,6 +196,10 @@ class Settings:
         if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise SettingsError(f"{ENV_PREFIX}LOG_LEVEL={log_level!r} must be DEBUG, INFO, WARNING or ERROR.")
 
+        log_format = (env.get(ENV_PREFIX + "LOG_FORMAT") or "plain").strip().lower()
+        if log_format not in LOG_FORMATS:
+            raise SettingsError(f"{ENV_PREFIX}LOG_FORMAT={log_format!r} must be plain or json.")
+
         default_nation = (env.get(ENV_PREFIX + "DEFAULT_NATION") or "").strip().lower() or None
         if default_nation is not None and not SLUG_PATTERN.fullmatch(default_nation):
             raise SettingsError(
@@ -177,7 +223,15 @@ class Settings:
             sign_in_rate_limit_per_ip=_read_rule(env, "SIGN_IN_RATE_LIMIT_PER_IP", "30/minute"),
             sign_in_rate_limit_per_email=_read_rule(env, "SIGN_IN_RATE_LIMIT_PER_EMAIL", "10/minute"),
             api_rate_limit_per_token=_read_rule(env, "API_RATE_LIMIT_PER_TOKEN", "250/10 seconds"),
+            database_pool_size=_read_int(env, "DATABASE_POOL_SIZE", 20, 1, maximum=1000),
+            database_max_overflow=_read_int(env, "DATABASE_MAX_OVERFLOW", 20, 0, maximum=1000),
+            database_pool_timeout=_read_int(env, "DATABASE_POOL_TIMEOUT", 30, 1, maximum=600),
+            database_pgbouncer=_read_bool(env, "DATABASE_PGBOUNCER", False),
+            redis_url=_read_redis_url(env),
+            redis_key_prefix=_read_redis_key_prefix(env),
             log_level=log_level,
+            log_format=log_format,
+            metrics_enabled=_read_bool(env, "METRICS", True),
             session_cookie_secure=not insecure_http,
             trusted_proxies=tuple(
                 address.strip()

@@ -89,3 +89,37 @@ def test_export_then_import_round_trip(factory: Factory) -> None:
     assert [row["first_name"] for row in exported] == ["Ann", "Dee"]
     assert json.loads(exported[0]["tags"]) == ["a, b", "c/d"]
     assert exported[0]["is_volunteer"] == "true"
+
+
+def test_row_the_csv_module_cannot_read_is_reported(factory: Factory) -> None:
+    nation = factory.nation()
+    huge = "x" * (csv.field_size_limit() + 1)
+    text = f"first_name,last_name\nAnn,Lee\nBo,{huge}\nCy,Ng\n"
+
+    report = _import(factory, nation.id, text)
+
+    assert (report.imported, report.rejected) == (2, 1)
+    assert [line for line, _ in report.errors] == [3]
+    assert report.errors[0][1][0].startswith("the row is not valid CSV")
+
+
+def test_many_tagged_rows_get_their_own_tags(factory: Factory) -> None:
+    nation = factory.nation()
+    lines = ["first_name,tags"] + [f'P{i},"[""t{i % 3}""]"' for i in range(12_000)]
+
+    report = _import(factory, nation.id, "\n".join(lines) + "\n")
+
+    def read(session: Session) -> list[tuple[str | None, list[str]]]:
+        people = session.scalars(select(Person).where(Person.nation_id == nation.id).order_by(Person.id))
+        return [(person.first_name, _tag_names(session, person.id)) for person in people]
+
+    assert report.imported == 12_000
+    people = factory.database.transaction(read)
+    assert all(tags == [f"t{int(name[1:]) % 3}"] for name, tags in people if name)
+
+
+def _tag_names(session: Session, person_id: int) -> list[str]:
+    from citizenry.store.models import Tagging
+
+    query = select(Tag.name).join(Tagging, Tagging.tag_id == Tag.id).where(Tagging.person_id == person_id)
+    return list(session.scalars(query))

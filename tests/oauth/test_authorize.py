@@ -63,7 +63,7 @@ def test_consent_page_names_app_and_nation(
     assert "Springfield Greens" in page.text
     assert page.headers["x-frame-options"] == "DENY"
     assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
-    assert page.headers["referrer-policy"] == "no-referrer"
+    assert page.headers["referrer-policy"] == "same-origin"
 
 
 def test_authorize_redirects_with_code(

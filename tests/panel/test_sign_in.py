@@ -328,7 +328,7 @@ def test_pages_send_security_headers(client: TestClient, factory: Factory) -> No
         headers = response.headers
         assert headers["x-frame-options"] == "DENY", name
         assert "frame-ancestors 'none'" in _csp_directives(response), name
-        assert headers["referrer-policy"] == "no-referrer", name
+        assert headers["referrer-policy"] == "same-origin", name
         assert headers["x-content-type-options"] == "nosniff", name
 
 

@@ -73,3 +73,12 @@ def parse_root(body: RawBody, root: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise BadRequest(f"'{root}' must be a JSON object.")
     return value
+
+
+#: The largest id the 64-bit id columns hold.
+MAX_ID = 2**63 - 1
+
+
+def is_id(value: object) -> bool:
+    """Tell whether a JSON value can be a row id: a whole number from 1 to :data:`MAX_ID`."""
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_ID

@@ -30,7 +30,7 @@ logger = logging.getLogger(__name__)
 
 router = APIRouter()
 
-SLUG_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+SLUG_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,63}")
 MAX_FIELDS_PER_NATION = 200
 FIELD_KEYS = frozenset({"name", "slug", "type"})
 
@@ -50,7 +50,7 @@ def _check_definition(data: dict[str, Any]) -> tuple[str, str, str]:
     name, slug, kind = data.get("name"), data.get("slug"), data.get("type", "text")
     if not isinstance(name, str) or not name.strip() or len(name) > 255 or "\x00" in name:
         errors.append("name must be text of 1 to 255 characters")
-    if not isinstance(slug, str) or not SLUG_PATTERN.match(slug):
+    if not isinstance(slug, str) or not SLUG_PATTERN.fullmatch(slug):
         errors.append(
             "slug must start with a lower-case letter and hold only lower-case letters, digits "
             "and underscores, at most 64 characters"
@@ -61,8 +61,7 @@ def _check_definition(data: dict[str, Any]) -> tuple[str, str, str]:
         errors.append(f"type must be one of {', '.join(CUSTOM_FIELD_TYPES)}")
     if errors:
         raise ValidationFailed(errors)
-    assert isinstance(name, str) and isinstance(slug, str) and isinstance(kind, str)
-    return name.strip(), slug, kind
+    return str(name).strip(), str(slug), str(kind)
 
 
 def create_custom_field(session: Session, nation_id: int, data: dict[str, Any]) -> CustomField:

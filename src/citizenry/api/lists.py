@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from citizenry.api.access import Caller, authenticate_caller, read_api_request
-from citizenry.api.bodies import RawBody, parse_object, parse_root, read_body
+from citizenry.api.bodies import RawBody, is_id, parse_object, parse_root, read_body
 from citizenry.api.errors import MissingParameters, NotFound, ValidationFailed
 from citizenry.api.pagination import PageTokens, page_request, read_page
 from citizenry.api.people import avatar_url_for, find_person, people_listing
@@ -60,8 +60,7 @@ def _apply_list_fields(session: Session, caller: Caller, row: PeopleList, data: 
     if "author_id" in data:
         author_id = data["author_id"]
         if author_id is not None and (
-            isinstance(author_id, bool)
-            or not isinstance(author_id, int)
+            not is_id(author_id)
             or session.scalar(
                 select(Person.id).where(Person.nation_id == caller.nation.id, Person.id == author_id)
             )
@@ -99,11 +98,10 @@ def _people_ids(session: Session, caller: Caller, body: RawBody) -> list[int]:
     ):
         raise ValidationFailed([f"people_ids must be a list of at most {MAX_PEOPLE_IDS} person ids"])
     requested_ids = set(ids)
-    found = set(
-        session.scalars(
-            select(Person.id).where(Person.nation_id == caller.nation.id, Person.id.in_(requested_ids))
-        )
-    )
+    # An id past the database's 64-bit range names no one; it never reaches the query.
+    possible = {person_id for person_id in requested_ids if is_id(person_id)}
+    query = select(Person.id).where(Person.nation_id == caller.nation.id, Person.id.in_(possible))
+    found = set(session.scalars(query))
     missing = sorted(requested_ids - found)
     if missing:
         raise ValidationFailed([f"no person has the id {person_id}" for person_id in missing[:20]])

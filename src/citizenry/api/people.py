@@ -160,6 +160,8 @@ async def people_show(request: Request, person_id: str) -> JSONResponse:
         caller = authenticate_caller(session, api_request)
         if not by_external_id:
             return single_person(session, find_person(session, caller, person_id), avatar_url)
+        if "\x00" in person_id:  # PostgreSQL cannot compare text holding NUL; no id holds one
+            raise NotFound()
         person = session.scalar(
             select(Person)
             .where(Person.nation_id == caller.nation.id, Person.external_id == person_id)

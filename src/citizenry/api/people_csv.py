@@ -60,6 +60,12 @@ class ImportReport:
     #: (line number, problems) of the first rejected rows.
     errors: list[tuple[int, list[str]]] = field(default_factory=list)
 
+    def reject(self, line: int, problems: list[str]) -> None:
+        """Count a rejected row; keep its problems while the report has room."""
+        self.rejected += 1
+        if len(self.errors) < MAX_REPORTED_ERRORS:
+            self.errors.append((line, problems))
+
 
 def _row_to_person(row: dict[str, str], checkbox_fields: frozenset[str]) -> dict[str, Any]:
     """Turn CSV text into the JSON types a person write takes; empty cells are left out."""
@@ -165,6 +171,19 @@ def _insert_batch(session: Session, nation_id: int, batch: list[_Row], tag_ids: 
         session.execute(insert(Tagging), taggings)
 
 
+def _readable_rows(reader: csv.DictReader[str], report: ImportReport) -> Iterator[dict[str, str]]:
+    """Yield the rows of ``reader``; a row the csv module cannot read is rejected, and reading goes on."""
+    rows = iter(reader)
+    while True:
+        try:
+            yield next(rows)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            # The reader does not count the line it failed on; the row starts on the next one.
+            report.reject(reader.line_num + 1, [f"the row is not valid CSV: {error}"])
+
+
 def import_people(
     session: Session, nation: Nation, lines: IO[str], *, on_progress: Callable[[int], None] | None = None
 ) -> ImportReport:
@@ -172,9 +191,11 @@ def import_people(
     reader = csv.DictReader(lines)
     custom_fields = load_custom_fields(session, nation.id)
     checkbox_fields = frozenset(slug for slug, field in custom_fields.items() if field.type == "checkbox")
-    unknown = [
-        name for name in reader.fieldnames or [] if name not in _IMPORT_COLUMNS and name not in custom_fields
-    ]
+    try:
+        header = reader.fieldnames or []
+    except csv.Error as error:
+        raise ValidationFailed([f"the header line is not valid CSV: {error}"]) from None
+    unknown = [name for name in header if name not in _IMPORT_COLUMNS and name not in custom_fields]
     if unknown:
         raise ValidationFailed([f"unknown column {name!r}" for name in unknown[:10]])
 
@@ -184,15 +205,13 @@ def import_people(
         for tag in session.execute(select(Tag.name, Tag.id).where(Tag.nation_id == nation.id))
     }
     batch: list[_Row] = []
-    for row in reader:
+    for row in _readable_rows(reader, report):
         try:
             changes = validate_person(_row_to_person(row, checkbox_fields), custom_fields)
             columns = new_person_columns(changes)
             check_identity_values(columns)
         except ValidationFailed as error:
-            report.rejected += 1
-            if len(report.errors) < MAX_REPORTED_ERRORS:
-                report.errors.append((reader.line_num, list(error.extra["validation_errors"])))
+            report.reject(reader.line_num, list(error.extra["validation_errors"]))
             continue
 
         batch.append(

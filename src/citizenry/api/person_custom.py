@@ -34,10 +34,10 @@ def custom_value(field: CustomField, value: Any, errors: list[str]) -> Any:
     if field.type == "number":
         if isinstance(value, str):
             value = _number_or_text(value)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        number = _finite(value)
+        if number is None:
             errors.append(f"{field.slug} must be a number")
-            return None
-        return float(value)
+        return number
     if field.type == "checkbox":
         if not isinstance(value, bool):
             errors.append(f"{field.slug} must be true or false")
@@ -52,8 +52,24 @@ def custom_value(field: CustomField, value: Any, errors: list[str]) -> Any:
     return value.strip() or None
 
 
+def _finite(value: Any) -> float | None:
+    """Return ``value`` as a finite float, or None for anything else (booleans, huge integers)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def is_unset(value: Any) -> bool:
+    """Tell whether a stored custom value counts as empty for ``PUT /people/add``: 0 is a value."""
+    return value is None or value == "" or value is False
+
+
 def _number_or_text(text: str) -> float | str:
-    """Read a number written as text, as a CSV cell holds it; return the text when it is none."""
+    """Read a number written as text, as a CSV cell holds it; return the text when it is not a number."""
     try:
         return float(text.strip())
     except ValueError:

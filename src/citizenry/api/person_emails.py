@@ -4,8 +4,9 @@ NationBuilder keeps up to four addresses per person (``email1`` to ``email4``), 
 ``emailN_is_bad`` flag, and a ``primary_email_id`` naming the primary slot. Reads return as
 ``email`` the primary address unless it is bad, else the first good one. Writing ``email`` puts
 the address in the slot that already holds it, or the first empty slot, or in place of the first
-bad address, and makes that slot primary. When all four slots hold good addresses, a new address
-is refused with ``validation_failed`` rather than dropped.
+bad address, and makes that slot primary; a ``primary_email_id`` in the same write is applied
+after it and wins. When all four slots hold good addresses, a new address is refused with
+``validation_failed`` rather than dropped. ``PUT /people/add`` never replaces an address.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ def _is_empty(value: Any) -> bool:
     return value in (None, "", False)
 
 
-def _place_email(state: dict[str, Any], address: str | None) -> None:
+def _place_email(state: dict[str, Any], address: str | None, *, replace_bad: bool) -> None:
     shown = best_address(state)
     if (address or "").lower() == (shown or "").lower():
         return  # what a read showed, sent back unchanged
@@ -72,14 +73,17 @@ def _place_email(state: dict[str, Any], address: str | None) -> None:
     if slot is None:
         empty = [number for number in SLOTS if not state.get(f"email{number}")]
         bad = [number for number in SLOTS if state.get(f"email{number}_is_bad")]
-        if not empty and not bad:
+        free = empty or (bad if replace_bad else [])
+        if not free and not replace_bad:
+            return  # add fills only empty slots
+        if not free:
             raise ValidationFailed(
                 [
                     "email: this person already has four good e-mail addresses; "
                     "clear one of email1 to email4 or mark it bad first"
                 ]
             )
-        slot = (empty or bad)[0]
+        slot = free[0]
         state[f"email{slot}"] = address
         state[f"email{slot}_is_bad"] = False
     state["primary_email_id"] = slot
@@ -104,13 +108,13 @@ def resolve_emails(
     for slot in SLOTS:
         if not state[f"email{slot}"]:
             state[f"email{slot}_is_bad"] = False
+    if "email" in changes and (overwrite or best_address(state) is None):
+        _place_email(state, changes["email"], replace_bad=overwrite)
     primary = changes.get("primary_email_id")
     if "primary_email_id" in changes and (overwrite or state["primary_email_id"] is None):
         if primary is not None and not state[f"email{primary}"]:
             raise ValidationFailed([f"primary_email_id: email{primary} holds no address"])
         state["primary_email_id"] = primary
-    if "email" in changes and (overwrite or best_address(state) is None):
-        _place_email(state, changes["email"])
     if state["primary_email_id"] is None or not state[f"email{state['primary_email_id']}"]:
         filled = [slot for slot in SLOTS if state[f"email{slot}"]]
         state["primary_email_id"] = filled[0] if filled else None

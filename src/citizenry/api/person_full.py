@@ -198,7 +198,8 @@ def full_person(
     body.update(emails)
     body["emails"] = emails_json(emails)
     body["first_supporter_at"] = iso_utc(person.created_at)
-    # Writable full-only fields the person has values for.
-    body.update(person.extra or {})
+    # Writable full-only fields the person has values for. The e-mail slots have columns of their
+    # own; a key left in ``extra`` by an older write never hides them.
+    body.update({name: value for name, value in (person.extra or {}).items() if name not in emails})
     body.update(custom_values_json(person, custom_fields))
     return body

@@ -24,7 +24,8 @@ from citizenry.store.models import Capital, Contact, Note, Person
 router = APIRouter()
 
 #: The largest political capital amount one record may carry, in cents.
-MAX_CENTS = 10**12
+#: The largest value the 32-bit integer columns (amounts, type and broadcaster ids) hold.
+MAX_WHOLE = 2**31 - 1
 CONTACT_METHODS = frozenset(
     {
         "delivery",
@@ -81,7 +82,7 @@ def _text(data: dict[str, Any], name: str, errors: list[str], *, required: bool)
 
 def _choice(data: dict[str, Any], name: str, allowed: frozenset[str], errors: list[str]) -> str | None:
     value = data.get(name)
-    if value is not None and value not in allowed:
+    if value is not None and (not isinstance(value, str) or value not in allowed):
         errors.append(f"{name} must be one of {', '.join(sorted(allowed))}")
         return None
     return value
@@ -93,8 +94,8 @@ def _whole(data: dict[str, Any], name: str, errors: list[str], *, required: bool
         if required:
             errors.append(f"{name} is required")
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or abs(value) > MAX_CENTS:
-        errors.append(f"{name} must be a whole number")
+    if isinstance(value, bool) or not isinstance(value, int) or abs(value) > MAX_WHOLE:
+        errors.append(f"{name} must be a whole number from {-MAX_WHOLE} to {MAX_WHOLE}")
         return None
     return value
 

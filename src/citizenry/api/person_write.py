@@ -14,7 +14,7 @@ from datetime import date
 from typing import Any
 
 from citizenry.api.errors import ValidationFailed
-from citizenry.api.person_custom import custom_value
+from citizenry.api.person_custom import custom_value, is_unset
 from citizenry.api.person_emails import BAD_COLUMNS as EMAIL_BAD_COLUMNS
 from citizenry.api.person_emails import EMPTY_STATE as EMPTY_EMAIL_STATE
 from citizenry.api.person_emails import STORED_COLUMNS as EMAIL_COLUMNS
@@ -358,7 +358,7 @@ def apply_changes(person: Person, changes: PersonChanges, *, overwrite: bool) ->
     person.extra = extra
     custom_values = dict(person.custom_values or {})
     for key, value in changes.custom_values.items():
-        if overwrite or custom_values.get(key) in (None, "", False):
+        if overwrite or is_unset(custom_values.get(key)):
             custom_values[key] = value
     person.custom_values = custom_values
     if changes.emails:

@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from citizenry.ops.metrics import record_rate_limited
 from citizenry.ratelimit import Quota, RateLimits
 
 logger = logging.getLogger(__name__)
@@ -62,6 +63,7 @@ class ApiRateLimitMiddleware:
         headers = _headers(quota)
         if not quota.allowed:
             logger.warning("API rate limit reached on %s; retry after %ss", route_path, quota.retry_after)
+            record_rate_limited("api-token")
             body = json.dumps(
                 {
                     "code": "rate_limited",

@@ -75,18 +75,29 @@ def read_filters(params: QueryParams, allowed: frozenset[str]) -> dict[str, str]
             raise BadRequest(f"The filter '{key}' is given more than once.")
         if len(value) > 255:
             raise BadRequest(f"The filter '{key}' is longer than 255 characters.")
+        if "\x00" in value:
+            raise BadRequest(f"The filter '{key}' contains a NUL character.")
         filters[key] = value
     return filters
+
+
+def filtered_page_request(tokens: PageTokens, params: QueryParams, allowed: frozenset[str]) -> PageRequest:
+    """Return the page asked for: a later page keeps the filters its token seals, a first page reads them."""
+    page = page_request(tokens, params)
+    if page.after_id is None and page.before_id is None:
+        page = PageRequest(limit=page.limit, filters=read_filters(params, allowed))
+    return page
 
 
 def _parse_time(value: str) -> datetime:
     try:
         moment = datetime.fromisoformat(value.strip())
-    except ValueError:
+        # In UTC, as the database compares it; a time at the edge of the calendar overflows.
+        return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+    except (ValueError, OverflowError):
         raise BadRequest(
             "updated_since must be an ISO 8601 date or time, such as 2024-05-01T12:00:00Z."
         ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _custom_condition(field: CustomField, value: str) -> ColumnElement[bool]:
@@ -95,7 +106,9 @@ def _custom_condition(field: CustomField, value: str) -> ColumnElement[bool]:
         try:
             number = float(value)
         except ValueError:
-            raise BadRequest(f"custom_values[{field.slug}] must be a number.") from None
+            number = math.nan
+        if not math.isfinite(number):
+            raise BadRequest(f"custom_values[{field.slug}] must be a finite number.")
         return cast(ColumnElement[bool], stored.as_float() == number)
     if field.type == "checkbox":
         if value.lower() not in {"true", "false", "1", "0"}:
@@ -149,9 +162,7 @@ async def people_search(request: Request) -> JSONResponse:
         custom_fields = load_custom_fields(session, caller.nation.id)
         allowed = SEARCH_FILTERS | {custom_filter_name(slug) for slug in custom_fields}
         tokens = PageTokens(secret_key, nation_id=caller.nation.id, listing="people-search")
-        page = page_request(tokens, params)
-        if page.after_id is None and page.before_id is None:
-            page = PageRequest(limit=page.limit, filters=read_filters(params, allowed))
+        page = filtered_page_request(tokens, params, allowed)
         people = select(Person).where(Person.nation_id == caller.nation.id)
         if is_legacy_request(params):
             query = apply_filters(people, read_filters(params, allowed), custom_fields)
@@ -214,9 +225,7 @@ async def people_nearby(request: Request) -> JSONResponse:
     def read(session: Session) -> dict[str, Any]:
         caller = authenticate_caller(session, api_request)
         tokens = PageTokens(secret_key, nation_id=caller.nation.id, listing="people-nearby")
-        page = page_request(tokens, params)
-        if page.after_id is None and page.before_id is None:
-            page = PageRequest(limit=page.limit, filters=read_filters(params, NEARBY_FILTERS))
+        page = filtered_page_request(tokens, params, NEARBY_FILTERS)
         query = within(
             select(Person).where(Person.nation_id == caller.nation.id), *_read_location(page.filters)
         )

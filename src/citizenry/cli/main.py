@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import Callable
+from contextlib import ExitStack
 from typing import Any, TypeVar
 
 import click
@@ -22,10 +24,11 @@ from citizenry.cli.demo import (
     DEMO_STAFFER_EMAIL,
     seed_demo,
 )
-from citizenry.logs import configure_logging
+from citizenry.logs import configure_logging, logging_config
 from citizenry.oauth.apps import AppOptions, InvalidApp, register_app
 from citizenry.oauth.cleanup import delete_expired
 from citizenry.oauth.test_tokens import create_test_token
+from citizenry.ops.metrics import MULTIPROC_DIR_VARIABLE, multiprocess_dir
 from citizenry.settings import Settings, SettingsError, safe_url
 from citizenry.store import migrate
 from citizenry.store.db import Database
@@ -54,13 +57,13 @@ def _settings() -> Settings:
         settings = Settings.from_env()
     except SettingsError as error:
         raise click.ClickException(str(error)) from None
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     return settings
 
 
 def _open_migrated_database(settings: Settings) -> Database:
     """Open the database, or stop with a message when it is unreachable or not migrated."""
-    database = Database(settings.database_url)
+    database = Database.from_settings(settings)
     try:
         current = migrate.is_current(database.engine, settings.database_url)
     except OperationalError as error:
@@ -132,6 +135,29 @@ def serve(host: str, port: int, workers: int, server_name: str, reload: bool) ->
     if reload and workers > 1:
         raise click.UsageError("--reload restarts one process; leave out --workers.")
     logger.info("serving on %s:%s with %s, %s worker(s)", host, port, server_name, workers)
+    # Each worker applies the same logging configuration, so the servers' own lines share the format.
+    log_config = logging_config(settings.log_level, settings.log_format)
+    with ExitStack() as stack:
+        # Set before the workers start, so that each one counts in a file that /metrics sums. A
+        # folder named in the environment is prepared even with metrics off, because the token
+        # counters still write their files there.
+        if settings.metrics_enabled or os.environ.get(MULTIPROC_DIR_VARIABLE):
+            try:
+                stack.enter_context(multiprocess_dir())
+            except OSError as error:
+                raise click.ClickException(f"Cannot prepare the folder for metrics: {error}") from None
+        _run_server(settings, log_config, host, port, workers, server_name, reload)
+
+
+def _run_server(
+    settings: Settings,
+    log_config: dict[str, Any],
+    host: str,
+    port: int,
+    workers: int,
+    server_name: str,
+    reload: bool,
+) -> None:
     if server_name == "uvicorn" or reload:
         import uvicorn
 
@@ -143,6 +169,7 @@ def serve(host: str, port: int, workers: int, server_name: str, reload: bool) ->
             workers=workers,
             reload=reload,
             log_level=settings.log_level.lower(),
+            log_config=log_config,
             # uvicorn's access log prints query strings, which can carry tokens; the app logs
             # each request itself without them. Forwarded headers are the app's business.
             access_log=False,
@@ -161,8 +188,11 @@ def serve(host: str, port: int, workers: int, server_name: str, reload: bool) ->
         workers=workers,
         factory=True,
         log_level=LogLevels(settings.log_level.lower()),
+        log_dictconfig=log_config,
         log_access=False,
         respawn_failed_workers=True,
+        # A worker that does not stop within 30 s of a shutdown is killed, so the server always exits.
+        workers_kill_timeout=30,
     ).serve()
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from authlib.oauth2.rfc6749.errors import InvalidRequestError, OAuth2Error
 from authlib.oauth2.rfc8414 import AuthorizationServerMetadata
 from fastapi import APIRouter
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -17,6 +18,7 @@ from citizenry.errors import NationNotFound
 from citizenry.oauth.client_auth import basic_client_id
 from citizenry.oauth.requests import OAuthResponse, token_request
 from citizenry.oauth.server import NationAuthorizationServer
+from citizenry.ops.metrics import record_token_response
 from citizenry.ratelimit import RateLimited
 from citizenry.tenancy.nations import load_nation
 from citizenry.tenancy.resolve import NationRoute, host_name
@@ -41,6 +43,11 @@ def rate_limited_response(error: RateLimited) -> JSONResponse:
     return _json(429, body, {"Retry-After": str(error.retry_after)})
 
 
+def _count_token_response(path: str, grant_type: str | None, body: dict[str, Any]) -> None:
+    if path == "/oauth/token":
+        record_token_response(grant_type, body.get("error"))
+
+
 async def _answer(request: Request, path: str) -> Response:
     """Read, rate-limit and respond to one request to a token-like endpoint."""
     try:
@@ -50,6 +57,7 @@ async def _answer(request: Request, path: str) -> Response:
     except OAuth2Error as error:
         status, body, headers = error()
         logger.info("%s request rejected: %s %s", path, status, body.get("error"))
+        _count_token_response(path, None, body)
         return _json(status, body, headers)
 
     client_id = basic_client_id(oauth_request) or oauth_request.form.get("client_id")
@@ -57,6 +65,7 @@ async def _answer(request: Request, path: str) -> Response:
     try:
         await app_rate_limits(request).check_oauth(path, client_id, ip)
     except RateLimited as error:
+        _count_token_response(path, None, {"error": "rate_limited"})
         return rate_limited_response(error)
 
     settings = app_settings(request)
@@ -67,7 +76,12 @@ async def _answer(request: Request, path: str) -> Response:
         server = NationAuthorizationServer(session, load_nation(session, route), settings, issuer)
         return server.checked_response(oauth_request, ENDPOINTS[path])
 
-    result = await app_database(request).run(respond)
+    try:
+        result = await app_database(request).run(respond)
+    except (OperationalError, InterfaceError):
+        # The app's handler for these errors returns 503 temporarily_unavailable.
+        _count_token_response(path, None, {"error": "temporarily_unavailable"})
+        raise
     if result.status >= 400:
         logger.info(
             "%s request rejected: %s %s client_id=%r",
@@ -76,6 +90,7 @@ async def _answer(request: Request, path: str) -> Response:
             result.body.get("error"),
             client_id,
         )
+    _count_token_response(path, oauth_request.payload.grant_type, result.body)
     return _json(result.status, result.body, result.headers)
 
 

@@ -6,14 +6,18 @@ import logging
 import math
 import sqlite3
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import anyio.to_thread
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
+
+if TYPE_CHECKING:
+    from citizenry.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -51,27 +55,55 @@ def _unicode_lower(value: Any) -> Any:
     return value.lower() if isinstance(value, str) else value
 
 
-def create_database_engine(url: str, *, pooled: bool = True) -> Engine:
+@dataclass(frozen=True)
+class PoolOptions:
+    """How many connections a process keeps, may add under load, and waits for (seconds)."""
+
+    size: int = 20
+    max_overflow: int = 20
+    timeout: int = 30
+    #: PostgreSQL sits behind PgBouncer in transaction mode, which cannot keep prepared statements.
+    pgbouncer: bool = False
+
+
+def create_database_engine(url: str, *, pool: PoolOptions | None = PoolOptions()) -> Engine:
     """Create the engine for ``url``, with WAL and foreign keys switched on for SQLite.
 
-    The pool is as large as AnyIO's default worker-thread limit (40), so while that limit
-    is unchanged a worker thread does not wait for a connection that another one holds. ``pooled=False``
-    opens one connection per use, for short-lived commands such as migrations.
+    ``pool=None`` opens one connection per use, for short-lived commands such as migrations.
+    A request that waits longer than the pool's timeout for a connection fails with a 503.
     """
-    options: dict[str, Any] = {"pool_size": 40, "max_overflow": 0} if pooled else {"poolclass": NullPool}
+    options: dict[str, Any] = (
+        {"poolclass": NullPool}
+        if pool is None
+        else {"pool_size": pool.size, "max_overflow": pool.max_overflow, "pool_timeout": pool.timeout}
+    )
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False}, **options)
         event.listen(engine, "connect", _set_sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=pooled, **options)
+    # psycopg prepares a statement on the server after it has run five times; PgBouncer in
+    # transaction mode may send the next use to another server connection, which lacks it.
+    connect_args = {"prepare_threshold": None} if pool is not None and pool.pgbouncer else {}
+    return create_engine(url, pool_pre_ping=pool is not None, connect_args=connect_args, **options)
 
 
 class Database:
     """Owns the engine; runs a function inside one transaction, on a worker thread."""
 
-    def __init__(self, url: str) -> None:
-        self.engine = create_database_engine(url)
+    def __init__(self, url: str, pool: PoolOptions | None = PoolOptions()) -> None:
+        self.engine = create_database_engine(url, pool=pool)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Database:
+        """Open the database of ``settings`` with its connection pool options."""
+        pool = PoolOptions(
+            size=settings.database_pool_size,
+            max_overflow=settings.database_max_overflow,
+            timeout=settings.database_pool_timeout,
+            pgbouncer=settings.database_pgbouncer,
+        )
+        return cls(settings.database_url, pool)
 
     def transaction(self, fn: Callable[..., T], *args: Any) -> T:
         """Call ``fn(session, *args)`` in one transaction: commit on return, roll back on error."""
@@ -86,4 +118,4 @@ class Database:
         self.engine.dispose()
 
 
-__all__ = ["Database", "Session", "create_database_engine"]
+__all__ = ["Database", "PoolOptions", "Session", "create_database_engine"]

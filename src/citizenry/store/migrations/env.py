@@ -23,7 +23,7 @@ def run_migrations_offline() -> None:
 def run_migrations_online() -> None:
     url = config.get_main_option("sqlalchemy.url")
     assert url is not None
-    engine = create_database_engine(url, pooled=False)
+    engine = create_database_engine(url, pool=None)
     with engine.connect() as connection:
         context.configure(
             connection=connection,

@@ -85,19 +85,21 @@ def _fill_new_columns() -> None:
         people.update().where(people.c.email.is_not(None)).values(email1=people.c.email, primary_email_id=1)
     )
     rows = connection.execute(
-        sa.select(people.c.id, people.c.extra, people.c.primary_address).where(
+        sa.select(people.c.id, people.c.email, people.c.extra, people.c.primary_address).where(
             sa.or_(people.c.primary_address.is_not(None), sa.cast(people.c.extra, sa.Text).like('%"email%'))
         )
     )
-    for person_id, extra, address in rows.all():
+    for person_id, email, extra, address in rows.all():
         values: dict[str, object] = {}
         extra = dict(extra or {})
-        for slot in EMAIL_SLOTS[1:]:
-            if extra.get(slot):
-                values[slot] = extra.pop(slot)
-        if values or "email1" in extra:
-            extra.pop("email1", None)
+        if any(slot in extra for slot in EMAIL_SLOTS):
+            # Every slot key leaves extra, a null one too, so that none hides the new columns.
+            moved = {slot: extra.pop(slot, None) for slot in EMAIL_SLOTS}
+            values.update({slot: value for slot, value in moved.items() if value and slot != "email1"})
             values["extra"] = extra
+            if email is None and values:
+                first = min(slot for slot in values if slot in EMAIL_SLOTS)
+                values.update(email=values[first], primary_email_id=int(first[-1]))
         if address:
             latitude = _coordinate(address.get("lat"), 90)
             longitude = _coordinate(address.get("lng"), 180)
