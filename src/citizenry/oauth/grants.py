@@ -223,6 +223,14 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
             return self._claim_legacy_access_token(token_digest, app_id)
         if row.revoked_at is not None:
             return None
+        # Every refresh of one family, and every revocation of it, locks the authorization row
+        # first. Without one order, PostgreSQL deadlocks: a request that lost the claim below
+        # keeps its lock on the token row, while another loser revoking the family holds the
+        # authorization row and waits for that token row.
+        session.execute(
+            select(Authorization.id).where(Authorization.id == row.authorization_id).with_for_update()
+        )
+        session.refresh(row)
 
         if row.rotated_at is None:
             # A dead family or a wider scope is rejected before the claim, so a retry is not reuse.
