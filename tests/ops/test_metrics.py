@@ -229,10 +229,32 @@ def test_token_rate_limit_counted_as_refusal(database_url: str, factory: Factory
     )
     data = {"grant_type": "authorization_code", "code": "x", "client_id": app.client_id}
     with TestClient(create_app(settings)) as client:
-        before = _value(_scrape(client), REFUSED, error="rate_limited")
+        before = _scrape(client)
         client.post(f"{nation.prefix}/oauth/token", data=data)
         limited = client.post(f"{nation.prefix}/oauth/token", data=data)
-        after = _value(_scrape(client), REFUSED, error="rate_limited")
+        after = _scrape(client)
+
+    assert limited.status_code == 429
+    assert _value(after, REFUSED, error="rate_limited") - _value(before, REFUSED, error="rate_limited") == 1
+    hits = _value(after, RATE_LIMITED, scope="oauth-app") - _value(before, RATE_LIMITED, scope="oauth-app")
+    assert hits == 1
+
+
+def test_api_rate_limit_counted(database_url: str, factory: Factory) -> None:
+    nation = factory.nation()
+    headers = {"Authorization": f"Bearer {factory.test_token(nation, factory.user(nation))}"}
+    settings = Settings(
+        database_url=database_url,
+        secret_key=secrets.token_urlsafe(48),
+        insecure_http=True,
+        session_cookie_secure=False,
+        api_rate_limit_per_token="1/minute",
+    )
+    with TestClient(create_app(settings)) as client:
+        before = _value(_scrape(client), RATE_LIMITED, scope="api-token")
+        client.get(f"{nation.prefix}/api/v1/people/count", headers=headers)
+        limited = client.get(f"{nation.prefix}/api/v1/people/count", headers=headers)
+        after = _value(_scrape(client), RATE_LIMITED, scope="api-token")
 
     assert limited.status_code == 429
     assert after - before == 1
