@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+#: The port `make run` serves on: `make run PORT=8080`.
+PORT ?= 8000
 
 .PHONY: run test check install services clean
 
@@ -17,7 +19,7 @@ install: $(STAMP)
 
 ## Serve the demo nation on the embedded SQLite database at http://127.0.0.1:8000
 run: $(STAMP)
-	CITIZENRY_INSECURE_HTTP=1 CITIZENRY_DEFAULT_NATION=demo $(BIN)/citizenry demo run
+	CITIZENRY_INSECURE_HTTP=1 CITIZENRY_DEFAULT_NATION=demo $(BIN)/citizenry demo run --port $(PORT)
 
 ## Start the services the tests need (PostgreSQL and Redis), then lint, type-check and test
 test: $(STAMP) services check

@@ -50,7 +50,9 @@ def _check_definition(data: dict[str, Any]) -> tuple[str, str, str]:
     name, slug, kind = data.get("name"), data.get("slug"), data.get("type", "text")
     if not isinstance(name, str) or not name.strip() or len(name) > 255 or "\x00" in name:
         errors.append("name must be text of 1 to 255 characters")
-    if not isinstance(slug, str) or not SLUG_PATTERN.fullmatch(slug):
+    if slug is None:
+        errors.append("slug is required")
+    elif not isinstance(slug, str) or not SLUG_PATTERN.fullmatch(slug):
         errors.append(
             "slug must start with a lower-case letter and hold only lower-case letters, digits "
             "and underscores, at most 64 characters"
