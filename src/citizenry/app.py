@@ -219,6 +219,9 @@ def create_app(settings: Settings) -> FastAPI:
     app = FastAPI(
         title="Citizenry",
         version=__version__,
+        # The API's own description is /api/v1/openapi.json (citizenry.api.openapi); FastAPI's
+        # generated one would describe handlers that read their requests themselves, wrongly.
+        openapi_url=None,
         docs_url=None,
         redoc_url=None,
         lifespan=lifespan,

@@ -523,3 +523,8 @@ def test_operation_conforms_to_document(
         case.call_and_validate(headers=seeded.headers, checks=CHECKS)
 
     call_and_validate()
+
+
+def test_only_the_api_document_is_served(client: TestClient) -> None:
+    # FastAPI's generated document would describe the handlers wrongly; it is not served.
+    assert client.get("/openapi.json").status_code == 404
