@@ -9,7 +9,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from citizenry.api.person_write import MAX_STRING, MAX_TEXT
+from citizenry.api.person_full import (
+    EMPTY_LISTS,
+    NULL_INTEGERS,
+    NULL_OBJECTS,
+    NULL_STRINGS,
+    NULL_TIMESTAMPS,
+    ZERO_INTEGERS,
+)
+from citizenry.api.person_json import ADDRESS_FIELDS, PLAIN_FIELDS
+from citizenry.api.person_write import (
+    BOOLEAN_COLUMNS,
+    EXTRA_ADDRESSES,
+    EXTRA_STRINGS,
+    MAX_STRING,
+    MAX_TEXT,
+)
 
 Schema = dict[str, Any]
 
@@ -61,114 +76,23 @@ CUSTOM_FIELD_VALUE: Schema = {
 
 # Person fields, grouped by their JSON type.
 
-#: Text fields of the abbreviated representation, null when empty.
-ABBREVIATED_STRINGS = (
-    "first_name",
-    "middle_name",
-    "last_name",
-    "email",
-    "phone",
-    "mobile",
-    "work_phone_number",
-    "employer",
-    "occupation",
-    "note",
-    "party",
-    "sex",
-    "civicrm_id",
-    "county_file_id",
-    "datatrust_id",
-    "dw_id",
-    "external_id",
-    "linkedin_id",
-    "nbec_guid",
-    "ngp_id",
-    "pf_strat_id",
-    "rnc_id",
-    "rnc_regid",
-    "salesforce_id",
-    "state_file_id",
-    "twitter_id",
-    "twitter_name",
-    "van_id",
-    "city_district",
-    "county_district",
-    "federal_district",
-    "fire_district",
-    "judicial_district",
-    "labour_region",
-    "school_district",
-    "school_sub_district",
-    "state_lower_district",
-    "state_upper_district",
-    "supranational_district",
-    "village_district",
-    "ward",
-)
-ABBREVIATED_BOOLEANS = (
-    "email_opt_in",
-    "mobile_opt_in",
-    "do_not_call",
-    "do_not_contact",
-    "has_facebook",
-    "is_twitter_follower",
-    "is_volunteer",
-)
 ABBREVIATED_NULLABLE_INTEGERS = ("support_level", "precinct_id", "recruiter_id")
+#: Whole-number fields of the abbreviated representation: the nullable ones and ``signup_type``.
+ABBREVIATED_INTEGERS = frozenset({*ABBREVIATED_NULLABLE_INTEGERS, "signup_type"})
+#: Text fields of the abbreviated representation, null when empty.
+ABBREVIATED_STRINGS = tuple(
+    name for name in PLAIN_FIELDS if name not in BOOLEAN_COLUMNS and name not in ABBREVIATED_INTEGERS
+)
+ABBREVIATED_BOOLEANS = tuple(name for name in PLAIN_FIELDS if name in BOOLEAN_COLUMNS)
 
 #: Abbreviated person objects in NationBuilder. Citizenry does not link people yet, so they are always null.
 FULL_PERSON_LINKS = ("author", "recruiter", "parent", "last_contacted_by")
 #: Address objects that a write may set.
-FULL_WRITABLE_ADDRESSES = (
-    "billing_address",
-    "home_address",
-    "mailing_address",
-    "registered_address",
-    "user_submitted_address",
-    "work_address",
-)
+FULL_WRITABLE_ADDRESSES = tuple(name for name in NULL_OBJECTS if name in EXTRA_ADDRESSES)
 #: Address objects Citizenry does not store yet: always null.
 FULL_UNSTORED_ADDRESSES = ("meetup_address", "facebook_address", "twitter_address")
-FULL_NULLABLE_INTEGERS = (
-    "author_id",
-    "parent_id",
-    "priority_level",
-    "inferred_support_level",
-    "last_call_id",
-    "call_status_id",
-    "contact_status_id",
-    "overdue_invoices_count",
-    "invoices_amount_in_cents",
-    "outstanding_invoices_amount_in_cents",
-    "primary_email_id",
-)
-FULL_INTEGERS = (
-    "children_count",
-    "recruits_count",
-    "warnings_count",
-    "rule_violations_count",
-    "capital_amount_in_cents",
-    "spent_capital_amount_in_cents",
-    "received_capital_amount_in_cents",
-    "donations_amount_in_cents",
-    "donations_amount_this_cycle_in_cents",
-    "donations_count",
-    "donations_count_this_cycle",
-    "donations_pledged_amount_in_cents",
-    "donations_raised_amount_in_cents",
-    "donations_raised_amount_this_cycle_in_cents",
-    "donations_raised_count",
-    "donations_raised_count_this_cycle",
-    "donations_to_raise_amount_in_cents",
-    "invoice_payments_amount_in_cents",
-    "invoice_payments_referred_amount_in_cents",
-    "closed_invoices_amount_in_cents",
-    "invoices_count",
-    "closed_invoices_count",
-    "outstanding_invoices_count",
-    "twitter_followers_count",
-    "twitter_friends_count",
-)
+FULL_NULLABLE_INTEGERS = (*NULL_INTEGERS, "primary_email_id")
+FULL_INTEGERS = ZERO_INTEGERS
 FULL_BOOLEANS = (
     "is_donor",
     "is_fundraiser",
@@ -198,119 +122,13 @@ FULL_NULLABLE_BOOLEANS = (
     "is_dropped_from_file",
     "could_vote_status",
 )
-FULL_STRINGS = (
-    "full_name",
-    "email1",
-    "email2",
-    "email3",
-    "email4",
-    "legal_name",
-    "prefix",
-    "suffix",
-    "username",
-    "language",
-    "locale",
-    "demo",
-    "ethnicity",
-    "religion",
-    "church",
-    "marital_status",
-    "inferred_party",
-    "previous_party",
-    "availability",
-    "phone_time",
-    "fax_number",
-    "website",
-    "bio",
-    "profile_headline",
-    "profile_content",
-    "profile_content_html",
-    "submitted_address",
-    "page_slug",
-    "call_status_name",
-    "contact_status_name",
-    "media_market_name",
-    "city_sub_district",
-    "township",
-    "precinct_code",
-    "precinct_name",
-    "nbec_precinct_code",
-    "nbec_precinct",
-    "phone_normalized",
-    "mobile_normalized",
-    "facebook_profile_url",
-    "facebook_username",
-    "twitter_login",
-    "twitter_description",
-    "twitter_location",
-    "twitter_website",
-    "meetup_id",
-    "import_id",
-    "auto_import_id",
-    "support_probability_score",
-    "turnout_probability_score",
-)
-FULL_TIMESTAMPS = (
-    "first_donated_at",
-    "first_fundraised_at",
-    "first_invoice_at",
-    "first_prospect_at",
-    "first_recruited_at",
-    "first_volunteer_at",
-    "last_donated_at",
-    "last_fundraised_at",
-    "last_invoice_at",
-    "last_contacted_at",
-    "last_rule_violation_at",
-    "banned_at",
-    "unsubscribed_at",
-    "note_updated_at",
-    "support_level_changed_at",
-    "priority_level_changed_at",
-    "registered_at",
-    "facebook_updated_at",
-    "twitter_updated_at",
-    "voter_updated_at",
-    "active_customer_started_at",
-    "active_customer_expires_at",
-)
+FULL_STRINGS = ("full_name", "email1", *NULL_STRINGS)
+FULL_TIMESTAMPS = NULL_TIMESTAMPS
 #: Lists of NationBuilder objects that Citizenry does not store yet: always empty.
-FULL_EMPTY_LISTS = ("ballots", "identity_mappings", "signup_sources", "subnations")
+FULL_EMPTY_LISTS = EMPTY_LISTS
 
 #: Full-only text fields a write may set.
-WRITABLE_FULL_STRINGS = (
-    "legal_name",
-    "prefix",
-    "suffix",
-    "username",
-    "language",
-    "locale",
-    "demo",
-    "ethnicity",
-    "religion",
-    "church",
-    "marital_status",
-    "inferred_party",
-    "previous_party",
-    "availability",
-    "phone_time",
-    "fax_number",
-    "website",
-    "bio",
-    "profile_headline",
-    "profile_content",
-    "submitted_address",
-    "city_sub_district",
-    "township",
-    "facebook_username",
-    "twitter_login",
-    "twitter_description",
-    "twitter_location",
-    "twitter_website",
-    "meetup_id",
-)
-
-ADDRESS_FIELDS = ("address1", "address2", "address3", "city", "state", "country_code", "zip", "lat", "lng")
+WRITABLE_FULL_STRINGS = tuple(name for name in NULL_STRINGS if name in EXTRA_STRINGS)
 
 
 def _address() -> Schema:
