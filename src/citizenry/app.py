@@ -284,6 +284,6 @@ def create_app_from_env() -> FastAPI:
     if settings.trusted_proxies:
         from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-        # Added last, so it runs first: the request log sees the client's own address.
+        # Added last, so it runs first and the request log records the client's own address.
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies))
     return app

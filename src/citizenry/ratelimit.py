@@ -6,7 +6,7 @@ prefix, so every server process that uses the same Redis and prefix shares them.
 live in this process's memory, and with several worker processes each one allows the full limit.
 
 A Redis failure fails open to this process's memory. A request is then counted per process, as
-without Redis, and is neither rejected nor answered with 500 because Redis is down. The error is
+without Redis, and never gets a 500 because Redis is down. The error is
 logged, and Redis is tried again :data:`REDIS_RETRY_SECONDS` later.
 """
 

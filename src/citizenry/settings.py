@@ -157,8 +157,8 @@ class Settings:
     redis_url: str | None = field(default=None, repr=False)
     #: Start of every key in Redis, so that several deployments can share one server.
     redis_key_prefix: str = DEFAULT_KEY_PREFIX
-    #: Connections each server process keeps open to PostgreSQL, and how many more it may open
-    #: under load; a request waits at most ``database_pool_timeout`` seconds for one.
+    #: Connections each server process keeps open to the database, and how many more it may open
+    #: under load. A request waits at most ``database_pool_timeout`` seconds for one.
     database_pool_size: int = 20
     database_max_overflow: int = 20
     database_pool_timeout: int = 30

@@ -299,7 +299,7 @@ def test_primary_of_slot_filled_by_email() -> None:
 
 # resolve_emails, properties
 
-#: Few distinct addresses, two of them equal but for case, so that writes often hit held ones.
+#: Few distinct addresses, two of them equal but for case, so that writes often hit stored ones.
 ADDRESSES = st.sampled_from(
     ["a@example.org", "A@Example.org", "b@example.org", "c@example.org", "d@example.org", "e@example.org"]
 )
@@ -387,10 +387,10 @@ def test_no_address_lost_silently(current: dict[str, Any], changes: dict[str, An
     if result is None:
         return
 
-    kept = {result[name] for name in ADDRESS_COLUMNS}
+    remaining = {result[name] for name in ADDRESS_COLUMNS}
     for slot in SLOTS:
         address = current[f"email{slot}"]
-        if address is None or address in kept:
+        if address is None or address in remaining:
             continue
         # The address is gone. Only three writes may do that: one that sets the slot, one that
         # sends a null email, and one whose new email takes the place of a bad address.
@@ -409,8 +409,8 @@ def test_written_email_is_held(current: dict[str, Any], changes: dict[str, Any])
         return
 
     written = changes["email"].lower()
-    held = [result[name].lower() for name in ADDRESS_COLUMNS if result[name]]
-    assert written in held
+    stored = [result[name].lower() for name in ADDRESS_COLUMNS if result[name]]
+    assert written in stored
     # Reads show the written address, unless it sits in a bad slot, which then is the primary,
     # or the same write names another primary slot, which wins.
     if "primary_email_id" in changes:

@@ -35,7 +35,7 @@ def _add(client: TestClient, nation: NationInfo, **fields: str) -> Any:
     return client.post(nation.prefix + PAGE, data={"csrf_token": csrf, **fields}, follow_redirects=False)
 
 
-def test_add_field_lists_it_and_the_api_shows_it(client: TestClient, factory: Factory) -> None:
+def test_added_field_in_page_and_api(client: TestClient, factory: Factory) -> None:
     nation = _admin_client(client, factory)
 
     response = _add(client, nation, name="Graduation year", slug="graduation_year", type="number")

@@ -23,13 +23,13 @@ def test_pool_timeout_is_503_in_the_api_format(settings: Settings, factory: Fact
     app = create_app(small)
     with TestClient(app) as client:
         database: Database = app.state.database
-        held = database.engine.connect()  # the pool's only connection
+        busy_connection = database.engine.connect()  # the pool's only connection
         try:
             response = client.get(
                 f"{nation.prefix}/api/v1/people", headers={"Authorization": f"Bearer {token}"}
             )
         finally:
-            held.close()
+            busy_connection.close()
         recovered = client.get(f"{nation.prefix}/api/v1/people", headers={"Authorization": f"Bearer {token}"})
 
     assert response.status_code == 503

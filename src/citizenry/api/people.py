@@ -160,7 +160,7 @@ async def people_show(request: Request, person_id: str) -> JSONResponse:
         caller = authenticate_caller(session, api_request)
         if not by_external_id:
             return single_person(session, find_person(session, caller, person_id), avatar_url)
-        if "\x00" in person_id:  # PostgreSQL cannot compare text holding NUL; no id holds one
+        if "\x00" in person_id:  # PostgreSQL rejects text containing NUL, and no id contains one
             raise NotFound()
         person = session.scalar(
             select(Person)

@@ -69,7 +69,7 @@ def is_unset(value: Any) -> bool:
 
 
 def _number_or_text(text: str) -> float | str:
-    """Read a number written as text, as a CSV cell holds it; return the text when it is not a number."""
+    """Convert a number written as text, as in a CSV cell, to a float; return other text unchanged."""
     try:
         return float(text.strip())
     except ValueError:

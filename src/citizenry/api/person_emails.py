@@ -3,7 +3,7 @@
 NationBuilder keeps up to four addresses per person (``email1`` to ``email4``), each with an
 ``emailN_is_bad`` flag, and a ``primary_email_id`` naming the primary slot. Reads return as
 ``email`` the primary address unless it is bad, else the first good one. Writing ``email`` puts
-the address in the slot that already holds it, or the first empty slot, or in place of the first
+the address in the slot that already contains it, or the first empty slot, or in place of the first
 bad address, and makes that slot primary; a ``primary_email_id`` in the same write is applied
 after it and wins. When all four slots hold good addresses, a new address is refused with
 ``validation_failed`` rather than dropped. ``PUT /people/add`` never replaces an address.
@@ -59,12 +59,12 @@ def _is_empty(value: Any) -> bool:
 
 
 def _place_email(state: dict[str, Any], address: str | None, *, replace_bad: bool) -> None:
-    shown = best_address(state)
-    if (address or "").lower() == (shown or "").lower():
+    current = best_address(state)
+    if (address or "").lower() == (current or "").lower():
         return  # what a read showed, sent back unchanged
     if address is None:
         # Null removes the address that ``email`` showed.
-        slot = _slot_of(state, shown) if shown else None
+        slot = _slot_of(state, current) if current else None
         if slot is not None:
             state[f"email{slot}"] = None
             state[f"email{slot}_is_bad"] = False
@@ -113,7 +113,9 @@ def resolve_emails(
     primary = changes.get("primary_email_id")
     if "primary_email_id" in changes and (overwrite or state["primary_email_id"] is None):
         if primary is not None and not state[f"email{primary}"]:
-            raise ValidationFailed([f"primary_email_id: email{primary} holds no address"])
+            raise ValidationFailed(
+                [f"primary_email_id: email{primary} is empty; set an address in it or choose a filled slot"]
+            )
         state["primary_email_id"] = primary
     if state["primary_email_id"] is None or not state[f"email{state['primary_email_id']}"]:
         filled = [slot for slot in SLOTS if state[f"email{slot}"]]
