@@ -548,3 +548,19 @@ def create_nation_and_admin(database: Database) -> tuple[int, int]:
 
     ids: tuple[int, int] = database.transaction(create)
     return ids
+
+
+def print_worker_scaling(runs: list[dict[str, Any]], worker_counts: list[int], sides: Sequence[str]) -> None:
+    """Print, for two worker counts, the median over repetitions of each side's throughput ratio."""
+    if len(worker_counts) != 2:
+        return
+    low, high = worker_counts
+    for side in sides:
+        ratios = []
+        for repetition in sorted({run["repetition"] for run in runs}):
+            by_workers = {run["workers"]: run for run in runs if run["repetition"] == repetition}
+            ratios.append(by_workers[high][side]["ok_per_second"] / by_workers[low][side]["ok_per_second"])
+        print(
+            f"{side}: {high} workers / {low} worker(s) = {median(ratios, 3)} (per repetition: "
+            f"{', '.join(f'{ratio:.2f}' for ratio in ratios)})"
+        )

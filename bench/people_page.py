@@ -44,6 +44,7 @@ from benchlib import (
     parse_workers,
     postgresql_database_name,
     print_table,
+    print_worker_scaling,
     remove_workdir,
     running,
     start_citizenry,
@@ -180,28 +181,12 @@ def summarise(runs: list[dict[str, Any]], worker_counts: list[int]) -> None:
         ],
         rows,
     )
-    print_worker_scaling(runs, worker_counts)
+    print_worker_scaling(runs, worker_counts, ("citizenry", "bare"))
 
 
 def _median_or_dash(values: list[float | None]) -> float | str:
     present = [value for value in values if value is not None]
     return median(present) if present else "-"
-
-
-def print_worker_scaling(runs: list[dict[str, Any]], worker_counts: list[int]) -> None:
-    """Print, for two worker counts, the median over repetitions of the throughput ratio in each."""
-    if len(worker_counts) != 2:
-        return
-    low, high = worker_counts
-    for side in ("citizenry", "bare"):
-        ratios = []
-        for repetition in sorted({run["repetition"] for run in runs}):
-            by_workers = {run["workers"]: run for run in runs if run["repetition"] == repetition}
-            ratios.append(by_workers[high][side]["ok_per_second"] / by_workers[low][side]["ok_per_second"])
-        print(
-            f"{side}: {high} workers / {low} worker(s) = {median(ratios, 3)} (per repetition: "
-            f"{', '.join(f'{ratio:.2f}' for ratio in ratios)})"
-        )
 
 
 def main() -> None:

@@ -64,6 +64,7 @@ from benchlib import (
     postgresql_database,
     postgresql_database_name,
     print_table,
+    print_worker_scaling,
     remove_workdir,
     running,
     start_citizenry,
@@ -436,18 +437,7 @@ def summarise(runs: list[dict[str, Any]], worker_counts: list[int], references: 
         rows.append(row)
     print_table(headers, rows)
 
-    if len(worker_counts) == 2:
-        low, high = worker_counts
-        ratios = []
-        for repetition in sorted({run["repetition"] for run in runs}):
-            by_workers = {run["workers"]: run for run in runs if run["repetition"] == repetition}
-            ratios.append(
-                by_workers[high]["citizenry"]["ok_per_second"] / by_workers[low]["citizenry"]["ok_per_second"]
-            )
-        print(
-            f"citizenry: {high} workers / {low} worker(s) = {median(ratios, 3)} (per repetition: "
-            f"{', '.join(f'{ratio:.2f}' for ratio in ratios)})"
-        )
+    print_worker_scaling(runs, worker_counts, ("citizenry",))
 
 
 def main() -> None:
