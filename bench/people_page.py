@@ -6,7 +6,7 @@ Run from the repository folder:
     .venv/bin/python bench/people_page.py --database postgresql --workers 1,2
 
 It creates a fresh database with a nation of 10,000 people (imported from generated CSV, as
-`citizenry people import` does) and an API token, then starts `python -m citizenry serve` (granian)
+`citizenry db import` does) and an API token, then starts `python -m citizenry serve` (granian)
 on a free loopback port. bench/loadgen.py sends the page request with the bearer token over a fixed
 number of keep-alive connections, first for a warm-up and then for the measured duration. Right
 after, in the same repetition, bench/bare_app.py serves the bytes Citizenry returned, from the same

@@ -54,7 +54,7 @@ FAIL_FAST_SECONDS = 5
 #: Seconds a server may take to return 200 again after its database returns.
 RECOVERY_SECONDS = 15
 #: Rows in the CSV file that the import kill test interrupts. Importing them took about 9 s on
-#: SQLite on a 2-CPU machine (measured with `citizenry people import`), so the kill comes mid-import.
+#: SQLite on a 2-CPU machine (measured with `citizenry db import`), so the kill comes mid-import.
 BIG_IMPORT_ROWS = 200_000
 BIG_IMPORT_TAGS = '["fault-a", "fault-b"]'
 
@@ -384,7 +384,7 @@ def _import_counts(database: Database, nation: NationInfo) -> tuple[int, int, in
 def test_killed_import_leaves_nothing(
     database_url: str, database: Database, big_csv: Path, tmp_path: Path
 ) -> None:
-    """Leave no people, taggings or tags behind when ``people import`` dies by SIGKILL mid-write.
+    """Leave no people, taggings or tags behind when ``db import`` dies by SIGKILL mid-write.
 
     The import writes every row in one transaction, so a process killed before its commit leaves
     the nation as it was, and the next import into it succeeds.
@@ -393,7 +393,7 @@ def test_killed_import_leaves_nothing(
     env = {**os.environ, "CITIZENRY_DATABASE_URL": database_url, "CITIZENRY_DATA_DIR": str(tmp_path)}
     with (tmp_path / "import.log").open("w") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "citizenry", "people", "import", str(big_csv), "--nation", nation.slug],
+            [sys.executable, "-m", "citizenry", "db", "import", str(big_csv), "--nation", nation.slug],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -422,7 +422,7 @@ def test_killed_import_leaves_nothing(
         + "".join(f'Again{i},again{i}@example.org,"[""fault-a""]"\n' for i in range(100)),
         encoding="utf-8",
     )
-    again = _citizenry(database_url, tmp_path, "people", "import", str(small_csv), "--nation", nation.slug)
+    again = _citizenry(database_url, tmp_path, "db", "import", str(small_csv), "--nation", nation.slug)
     assert again.returncode == 0, again.stderr
     assert _import_counts(database, nation) == (100, 100, 1)
 

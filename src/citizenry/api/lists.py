@@ -17,6 +17,7 @@ from citizenry.api.errors import MissingParameters, NotFound, ValidationFailed
 from citizenry.api.pagination import PageTokens, page_request, read_page
 from citizenry.api.people import avatar_url_for, find_person, people_listing
 from citizenry.api.people_write import add_tags
+from citizenry.api.person_json import SELECT_LISTED
 from citizenry.api.person_write import MAX_STRING
 from citizenry.api.tags import remove_tags, tag_names
 from citizenry.context import app_database, app_settings
@@ -200,7 +201,7 @@ async def lists_people(request: Request, list_id: str) -> JSONResponse:
         caller = authenticate_caller(session, api_request)
         row = _find_list(session, caller, list_id)
         tokens = PageTokens(secret_key, nation_id=caller.nation.id, listing=f"list:{row.id}")
-        query = select(Person).where(Person.nation_id == caller.nation.id, Person.id.in_(_members(row)))
+        query = SELECT_LISTED.where(Person.nation_id == caller.nation.id, Person.id.in_(_members(row)))
         path = f"/api/v1/lists/{row.id}/people"
         page = read_page(session, query, Person.id, page_request(tokens, params), tokens=tokens, path=path)
         return people_listing(session, page, avatar_url)

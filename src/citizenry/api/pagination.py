@@ -141,12 +141,12 @@ def read_page(
     """
     if page.before_id is not None:
         backwards = query.where(id_column < page.before_id).order_by(id_column.desc())
-        rows: list[Any] = list(session.scalars(backwards.limit(page.limit + 1)))
+        rows: list[Any] = _fetch(session, backwards.limit(page.limit + 1))
         has_next, has_prev = True, len(rows) > page.limit
         rows = list(reversed(rows[: page.limit]))
     else:
         forwards = query if page.after_id is None else query.where(id_column > page.after_id)
-        rows = list(session.scalars(forwards.order_by(id_column).limit(page.limit + 1)))
+        rows = _fetch(session, forwards.order_by(id_column).limit(page.limit + 1))
         has_next, has_prev = len(rows) > page.limit, page.after_id is not None
         rows = rows[: page.limit]
 
@@ -158,6 +158,15 @@ def read_page(
         before = PageRequest(limit=page.limit, before_id=rows[0].id, filters=page.filters)
         prev_link = page_link(path, tokens, before)
     return Page(rows=rows, next=next_link, prev=prev_link)
+
+
+def _fetch(session: Session, query: Select[Any]) -> list[Any]:
+    """Return mapped objects for a query of one entity, rows for a query of columns."""
+    result = session.execute(query)
+    descriptions = query.column_descriptions
+    if len(descriptions) == 1 and isinstance(descriptions[0]["expr"], type):
+        return list(result.scalars())
+    return list(result)
 
 
 def is_legacy_request(params: QueryParams) -> bool:
@@ -178,7 +187,7 @@ def read_legacy_page(
     per_page = _positive(params.getlist("per_page"), "per_page", default=DEFAULT_LIMIT, maximum=None)
     per_page = min(per_page, MAX_LIMIT)
     total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
-    rows = list(session.scalars(query.order_by(id_column).offset((page - 1) * per_page).limit(per_page)))
+    rows = _fetch(session, query.order_by(id_column).offset((page - 1) * per_page).limit(per_page))
     totals = {
         "page": page,
         "total_pages": max(1, -(-total // per_page)),

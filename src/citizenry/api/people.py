@@ -24,7 +24,7 @@ from citizenry.api.pagination import (
 )
 from citizenry.api.person_custom import load_custom_fields
 from citizenry.api.person_full import full_person
-from citizenry.api.person_json import abbreviated_person
+from citizenry.api.person_json import SELECT_LISTED, abbreviated_person
 from citizenry.context import app_database, app_settings
 from citizenry.store.models import Person, Tag, Tagging
 
@@ -107,7 +107,7 @@ async def people_index(request: Request) -> JSONResponse:
     def read(session: Session) -> dict[str, Any]:
         caller = authenticate_caller(session, api_request)
         tokens = PageTokens(secret_key, nation_id=caller.nation.id, listing="people")
-        query = select(Person).where(Person.nation_id == caller.nation.id)
+        query = SELECT_LISTED.where(Person.nation_id == caller.nation.id)
         if is_legacy_request(params):
             return legacy_people_listing(session, query, params, avatar_url)
         page = read_page(

@@ -78,7 +78,12 @@ def _number_or_text(text: str) -> float | str:
 
 def custom_values_json(person: Person, fields: dict[str, CustomField]) -> dict[str, Any]:
     """Return the person's value of each custom field, by slug, ``null`` when unset."""
-    stored = person.custom_values or {}
+    return stored_values_json(person.custom_values, fields)
+
+
+def stored_values_json(stored: dict[str, Any] | None, fields: dict[str, CustomField]) -> dict[str, Any]:
+    """Return the value of each custom field in ``stored`` (a ``custom_values`` column), by slug."""
+    stored = stored or {}
     values: dict[str, Any] = {}
     for slug, field in fields.items():
         value = stored.get(str(field.id))

@@ -18,6 +18,7 @@ from citizenry.api.errors import ApiError, BadRequest, MissingParameters, Multip
 from citizenry.api.pagination import PageRequest, PageTokens, is_legacy_request, page_request, read_page
 from citizenry.api.people import avatar_url_for, legacy_people_listing, people_listing, single_person
 from citizenry.api.person_custom import load_custom_fields
+from citizenry.api.person_json import SELECT_LISTED
 from citizenry.context import app_database, app_settings
 from citizenry.store.models import CustomField, Person
 
@@ -163,7 +164,7 @@ async def people_search(request: Request) -> JSONResponse:
         allowed = SEARCH_FILTERS | {custom_filter_name(slug) for slug in custom_fields}
         tokens = PageTokens(secret_key, nation_id=caller.nation.id, listing="people-search")
         page = filtered_page_request(tokens, params, allowed)
-        people = select(Person).where(Person.nation_id == caller.nation.id)
+        people = SELECT_LISTED.where(Person.nation_id == caller.nation.id)
         if is_legacy_request(params):
             query = apply_filters(people, read_filters(params, allowed), custom_fields)
             return legacy_people_listing(session, query, params, avatar_url)
@@ -227,7 +228,7 @@ async def people_nearby(request: Request) -> JSONResponse:
         tokens = PageTokens(secret_key, nation_id=caller.nation.id, listing="people-nearby")
         page = filtered_page_request(tokens, params, NEARBY_FILTERS)
         query = within(
-            select(Person).where(Person.nation_id == caller.nation.id), *_read_location(page.filters)
+            SELECT_LISTED.where(Person.nation_id == caller.nation.id), *_read_location(page.filters)
         )
         listing = read_page(session, query, Person.id, page, tokens=tokens, path="/api/v1/people/nearby")
         return people_listing(session, listing, avatar_url)

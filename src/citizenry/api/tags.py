@@ -21,7 +21,7 @@ from citizenry.api.errors import NotFound, ValidationFailed
 from citizenry.api.pagination import PageTokens, page_request, read_page
 from citizenry.api.people import avatar_url_for, find_person, people_listing
 from citizenry.api.people_write import add_tags
-from citizenry.api.person_json import iso_utc
+from citizenry.api.person_json import SELECT_LISTED, iso_utc
 from citizenry.api.person_write import MAX_STRING, MAX_TAGS
 from citizenry.context import app_database, app_settings
 from citizenry.store.models import Person, Tag, Tagging
@@ -172,10 +172,8 @@ async def tag_people(request: Request, tag: str) -> JSONResponse:
         if tag_id is None:
             raise NotFound()
         tokens = _tokens(request, caller, f"tag:{tag_id}")
-        query = (
-            select(Person)
-            .join(Tagging, Tagging.person_id == Person.id)
-            .where(Person.nation_id == caller.nation.id, Tagging.tag_id == tag_id)
+        query = SELECT_LISTED.join(Tagging, Tagging.person_id == Person.id).where(
+            Person.nation_id == caller.nation.id, Tagging.tag_id == tag_id
         )
         path = f"/api/v1/tags/{quote(tag, safe='')}/people"
         page = read_page(session, query, Person.id, page_request(tokens, params), tokens=tokens, path=path)

@@ -198,7 +198,7 @@ def _run_server(
 
 @main.group()
 def db() -> None:
-    """Run database migrations."""
+    """Work on the database directly: migrations, and people import and export as CSV."""
 
 
 @db.command("upgrade")
@@ -408,16 +408,11 @@ def token_create(slug: str, email: str) -> None:
     click.echo(_in_transaction(create))
 
 
-@main.group()
-def people() -> None:
-    """Import and export a nation's people as CSV."""
-
-
-@people.command("import")
+@db.command("import")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--nation", "slug", required=True, help="Slug of the nation to import into.")
-def people_import(path: str, slug: str) -> None:
-    """Import people from the CSV file PATH; bad rows are reported and skipped."""
+def db_import(path: str, slug: str) -> None:
+    """Import people from the CSV file PATH straight into the database; bad rows are reported and skipped."""
     with open(path, newline="", encoding="utf-8-sig") as lines, Progress(console=console) as progress:
         task = progress.add_task("Importing", total=None)
 
@@ -442,11 +437,11 @@ def people_import(path: str, slug: str) -> None:
         sys.exit(1)
 
 
-@people.command("export")
+@db.command("export")
 @click.argument("path", type=click.Path(dir_okay=False, writable=True))
 @click.option("--nation", "slug", required=True, help="Slug of the nation to export.")
-def people_export(path: str, slug: str) -> None:
-    """Write the nation's people to the CSV file PATH."""
+def db_export(path: str, slug: str) -> None:
+    """Write the nation's people to the CSV file PATH, straight from the database."""
 
     def run(session: Any) -> int:
         with open(path, "w", newline="", encoding="utf-8") as out:
