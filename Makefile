@@ -3,10 +3,13 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+INTEROP_STAMP := $(VENV)/.interop-installed
+NODE_DIR := tests/interop/node
+NODE_STAMP := $(NODE_DIR)/node_modules/.installed
 #: The port `make run` serves on: `make run PORT=8080`.
 PORT ?= 8000
 
-.PHONY: run test check install services clean
+.PHONY: run test check install interop services clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("Citizenry needs Python 3.11 or newer" if sys.version_info < (3, 11) else 0)'
@@ -16,6 +19,26 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# The third-party clients that tests/interop runs: the `interop` extra's Python packages and the npm
+# packages of tests/interop/node. `make run` needs neither. Outside CI a missing npm only skips the
+# Node.js tests; under CI=true it is an error.
+$(INTEROP_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[dev,interop]'
+	$(BIN)/python -m pip check
+	touch $(INTEROP_STAMP)
+
+$(NODE_STAMP): $(NODE_DIR)/package.json $(NODE_DIR)/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		echo "npm ci --prefix $(NODE_DIR)"; \
+		npm ci --prefix $(NODE_DIR) --no-audit --no-fund && touch $(NODE_STAMP); \
+	elif [ "$$CI" = true ]; then \
+		echo "npm is not installed: under CI=true the Node.js interop tests must run" >&2; exit 1; \
+	else \
+		echo "npm is not installed: the Node.js interop tests will be skipped"; \
+	fi
+
+interop: $(INTEROP_STAMP) $(NODE_STAMP)
 
 ## Serve the demo nation on the embedded SQLite database at http://127.0.0.1:8000
 run: $(STAMP)
@@ -27,7 +50,7 @@ test: $(STAMP) services check
 services:
 	bash scripts/ensure-services
 
-check: $(STAMP)
+check: $(STAMP) interop
 	$(BIN)/ruff check src tests
 	$(BIN)/ruff format --check src tests
 	$(BIN)/mypy
