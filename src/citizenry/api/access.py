@@ -14,9 +14,8 @@ from citizenry.api.negotiation import accepts_json
 from citizenry.oauth.bearer import Grant, TokenCarrier, carrier_for, validate_bearer
 from citizenry.store.models import Membership, Nation, Person, User
 from citizenry.tenancy.nations import load_nation
-from citizenry.tenancy.permissions import permissions_for
+from citizenry.tenancy.permissions import member_permissions
 from citizenry.tenancy.resolve import NationRoute
-from citizenry.tenancy.users import find_membership
 
 
 @dataclass(frozen=True)
@@ -62,11 +61,11 @@ def authenticate_caller(session: Session, api_request: ApiRequest, *, admin_only
     if strict and api_request.carrier.from_query:
         # The strict profile takes bearer tokens in the Authorization header only (RFC 9700 section 4.3.2).
         raise Unauthorized(headers={"WWW-Authenticate": 'Bearer realm="api"'})
-    membership = find_membership(session, user_id=grant.user_id, nation_id=nation.id)
-    if membership is None:
+    found = member_permissions(session, user_id=grant.user_id, nation_id=nation.id)
+    if found is None:
         raise Unauthorized(headers={"WWW-Authenticate": challenge})
 
-    permissions = permissions_for(session, nation.id, membership.permission_level)
+    membership, permissions = found
     if not permissions.api or (admin_only and membership.permission_level != "admin"):
         if strict:
             raise InsufficientScope(

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from citizenry.store.models import PERMISSION_LEVELS, Nation, PermissionSet
+from citizenry.store.models import PERMISSION_LEVELS, Membership, Nation, PermissionSet
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +36,28 @@ def permissions_for(session: Session, nation_id: int, level: str) -> Permissions
     if row is None:
         return DEFAULTS[level]
     return Permissions(level=level, api=row.api, sign_into_apps=row.sign_into_apps)
+
+
+def member_permissions(
+    session: Session, *, user_id: int, nation_id: int
+) -> tuple[Membership, Permissions] | None:
+    """Return a user's membership of a nation and its level's permissions in one query, or None."""
+    found = session.execute(
+        select(Membership, PermissionSet.api, PermissionSet.sign_into_apps)
+        .outerjoin(
+            PermissionSet,
+            (PermissionSet.nation_id == Membership.nation_id)
+            & (PermissionSet.level == Membership.permission_level),
+        )
+        .where(Membership.user_id == user_id, Membership.nation_id == nation_id)
+    ).first()
+    if found is None:
+        return None
+    membership, api, sign_into_apps = found
+    level = membership.permission_level
+    if api is None:
+        return membership, DEFAULTS[level]
+    return membership, Permissions(level=level, api=api, sign_into_apps=sign_into_apps)
 
 
 def set_permissions(
