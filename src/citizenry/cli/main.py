@@ -24,6 +24,7 @@ from citizenry.cli.demo import (
     DEMO_STAFFER_EMAIL,
     seed_demo,
 )
+from citizenry.client.commands import COMMANDS as DEVELOPER_COMMANDS
 from citizenry.logs import configure_logging, logging_config
 from citizenry.oauth.apps import AppOptions, InvalidApp, register_app
 from citizenry.oauth.cleanup import delete_expired
@@ -107,6 +108,11 @@ def main() -> None:
 
     Settings come from CITIZENRY_* environment variables; see the README.
     """
+
+
+# The app developer's commands (login, whoami, people, logout), built on the SDK alone.
+for developer_command in DEVELOPER_COMMANDS:
+    main.add_command(developer_command)
 
 
 @main.command()

@@ -93,58 +93,82 @@ class EnvTokenStore:
         raise TokenStoreError(f"{self.variable} is set, so its token cannot be deleted; unset it instead")
 
 
-class FileTokenStore:
-    """Keep tokens in a JSON file that only its owner can read or write.
+def read_private_file(path: Path, *, description: str) -> str | None:
+    """Return the text of a file that only its owner may read, or None when it does not exist.
 
-    Each save writes a new file, created with mode 0600 (the umask can only narrow that), and
-    renames it over the old one. So the file is never readable by others, not even for a moment,
-    and a crash leaves the old or the new tokens, never half of them. A missing folder is created
-    with mode 0700. On Windows the modes are ignored and the user profile's ACLs apply.
+    Raises :class:`TokenStoreError` when the file cannot be read, or when other users may read it
+    (POSIX modes only). ``description`` names the file in messages, such as ``"token file"``.
     """
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        raise TokenStoreError(f"cannot read the {description} {path}: {error.strerror}") from error
+    with os.fdopen(fd, "r", encoding="utf-8") as file:
+        if os.name == "posix" and os.fstat(file.fileno()).st_mode & 0o077:
+            raise TokenStoreError(
+                f"the {description} {path} is readable by other users; run 'chmod 600 {path}'"
+            )
+        return file.read()
+
+
+def write_private_file(path: Path, text: str, *, description: str) -> None:
+    """Replace the file at ``path`` with ``text``, readable and writable by its owner only.
+
+    The text goes to a new file, created with mode 0600 (the umask can only narrow that), which is
+    then renamed over the old one. So the file is never readable by others, not even for a moment,
+    and a crash leaves the old or the new text, never half of it. A missing folder is created with
+    mode 0700. On Windows the modes are ignored and the user profile's ACLs apply.
+    """
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    try:
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as file:
+            file.write(text)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except OSError as error:
+        temporary.unlink(missing_ok=True)
+        raise TokenStoreError(f"cannot write the {description} {path}: {error.strerror}") from error
+
+
+def delete_private_file(path: Path, *, description: str) -> None:
+    """Delete the file at ``path`` when it exists."""
+    try:
+        path.unlink(missing_ok=True)
+    except OSError as error:
+        raise TokenStoreError(f"cannot delete the {description} {path}: {error.strerror}") from error
+
+
+class FileTokenStore:
+    """Keep tokens in a JSON file that only its owner can read or write (see :func:`write_private_file`)."""
+
+    description = "token file"
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         self._lock = threading.Lock()
 
     def load(self) -> TokenSet | None:
-        try:
-            fd = os.open(self.path, os.O_RDONLY)
-        except FileNotFoundError:
+        text = read_private_file(self.path, description=self.description)
+        if text is None:
             return None
-        except OSError as error:
-            raise TokenStoreError(f"cannot read the token file {self.path}: {error.strerror}") from error
-        with os.fdopen(fd, "r", encoding="utf-8") as file:
-            if os.name == "posix" and os.fstat(file.fileno()).st_mode & 0o077:
-                raise TokenStoreError(
-                    f"the token file {self.path} is readable by other users; run 'chmod 600 {self.path}'"
-                )
-            try:
-                data = json.load(file)
-            except ValueError as error:
-                raise TokenStoreError(f"the token file {self.path} is not valid JSON") from error
+        try:
+            data = json.loads(text)
+        except ValueError as error:
+            raise TokenStoreError(f"the token file {self.path} is not valid JSON") from error
         return TokenSet.from_json(data)
 
     def save(self, tokens: TokenSet) -> None:
         text = json.dumps(tokens.to_json())
         with self._lock:
-            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            temporary = self.path.with_name(f".{self.path.name}.{secrets.token_hex(4)}.tmp")
-            try:
-                fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-                with os.fdopen(fd, "w", encoding="utf-8") as file:
-                    file.write(text)
-                    file.flush()
-                    os.fsync(file.fileno())
-                os.replace(temporary, self.path)
-            except OSError as error:
-                temporary.unlink(missing_ok=True)
-                raise TokenStoreError(f"cannot write the token file {self.path}: {error.strerror}") from error
+            write_private_file(self.path, text, description=self.description)
 
     def delete(self) -> None:
-        try:
-            self.path.unlink(missing_ok=True)
-        except OSError as error:
-            raise TokenStoreError(f"cannot delete the token file {self.path}: {error.strerror}") from error
+        delete_private_file(self.path, description=self.description)
 
 
 class KeyringTokenStore:
