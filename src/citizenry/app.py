@@ -39,11 +39,17 @@ from citizenry.oauth import authorize as authorize_routes
 from citizenry.oauth import token_routes
 from citizenry.ops import health
 from citizenry.ops import metrics as ops_metrics
+from citizenry.panel import account as account_routes
+from citizenry.panel import audit_page as audit_routes
 from citizenry.panel import custom_fields as custom_fields_routes
 from citizenry.panel import developer as developer_routes
+from citizenry.panel import join_pages as join_routes
+from citizenry.panel import lists_pages, person_pages, person_records_pages, tags_pages
 from citizenry.panel import nation_settings as nation_settings_routes
 from citizenry.panel import people_io as people_io_routes
 from citizenry.panel import routes as panel_routes
+from citizenry.panel import settings_pages as settings_routes
+from citizenry.panel import users_pages as users_routes
 from citizenry.panel.access import SignInRequired
 from citizenry.panel.pages import PanelError, path_for, render_error
 from citizenry.ratelimit import RateLimits
@@ -103,6 +109,24 @@ def _is_json_surface(request: Request) -> bool:
     return path.startswith(("/api/", "/.well-known/")) or path in OAUTH_JSON_PATHS
 
 
+def _nation_not_found_page(request: Request, error: Exception) -> PanelError:
+    """Describe an unknown nation to a person, in the words of the page they tried to open."""
+    assert isinstance(error, NationNotFound)
+    where = f"at the address '{error.slug}'" if error.slug else "at this address"
+    if _route_path(request) == "/oauth/authorize":
+        message = (
+            f"An app sent you here to authorize it on a nation, but no nation exists {where} on this "
+            "server. Nothing was shared. Go back to the app and check which nation it connects to, or "
+            "tell its developer."
+        )
+    else:
+        message = (
+            f"No nation exists {where} on this server. Check the address for typing mistakes. If a "
+            "link brought you here, ask whoever sent it for the nation's current address."
+        )
+    return PanelError(status=404, title="Nation not found", message=message)
+
+
 def _install_error_handlers(app: FastAPI) -> None:
     async def api_error(request: Request, error: Exception) -> Response:
         assert isinstance(error, ApiError)
@@ -116,7 +140,7 @@ def _install_error_handlers(app: FastAPI) -> None:
             return JSONResponse(body, status_code=404, headers={"Cache-Control": "no-store"})
         if _is_json_surface(request):
             return JSONResponse(NotFound(message).body(), status_code=404)
-        return render_error(request, PanelError(status=404, title="Nation not found", message=message))
+        return render_error(request, _nation_not_found_page(request, error), links=False)
 
     async def panel_error(request: Request, error: Exception) -> Response:
         assert isinstance(error, PanelError)
@@ -246,8 +270,17 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(panel_routes.router)
     app.include_router(developer_routes.router)
     app.include_router(nation_settings_routes.router)
+    app.include_router(audit_routes.router)
+    app.include_router(settings_routes.router)
+    app.include_router(users_routes.router)
+    app.include_router(account_routes.router)
+    app.include_router(join_routes.router)
     app.include_router(custom_fields_routes.router)
     app.include_router(people_io_routes.router)
+    app.include_router(person_pages.router)
+    app.include_router(person_records_pages.router)
+    app.include_router(tags_pages.router)
+    app.include_router(lists_pages.router)
     app.mount(
         "/static",
         StaticFiles(directory=str(Path(__file__).parent / "panel" / "static")),

@@ -1,4 +1,9 @@
-"""The audit log: one row per change to an app, a secret, an authorization or a token."""
+"""The audit log: one row per change to an app, a secret, an authorization or a token.
+
+Changes the control panel makes to people, tags and lists are recorded too, and so are changes
+to a nation's settings, permission sets and members, and to its members' passwords. API writes
+to people, tags and lists are not.
+"""
 
 from __future__ import annotations
 
@@ -28,6 +33,28 @@ KINDS = (
     "token.reuse_detected",
     "test_token.created",
     "test_token.revoked",
+    "person.created",
+    "person.updated",
+    "person.deleted",
+    "person.tagged",
+    "person.untagged",
+    "person.note_added",
+    "person.contact_added",
+    "tag.renamed",
+    "list.created",
+    "list.renamed",
+    "list.people_added",
+    "list.people_removed",
+    "nation.updated",
+    "permission_set.updated",
+    "member.invited",
+    "member.invitation_cancelled",
+    "member.joined",
+    "member.level_changed",
+    "member.removed",
+    "user.password_reset_link_created",
+    "user.password_reset",
+    "user.password_changed",
 )
 
 

@@ -45,8 +45,19 @@ def _find_list(session: Session, caller: Caller, list_id: str) -> PeopleList:
     return row
 
 
-def _slugify(name: str) -> str:
+def slugify(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")[:MAX_STRING] or "list"
+
+
+def slug_taken(session: Session, nation_id: int, row: PeopleList) -> bool:
+    """Tell whether another list of the nation has ``row``'s slug, before ``row`` is written."""
+    with session.no_autoflush:
+        owner_id = session.scalar(
+            select(PeopleList.id).where(
+                PeopleList.nation_id == nation_id, PeopleList.slug == row.slug, PeopleList.id != row.id
+            )
+        )
+    return owner_id is not None
 
 
 def _apply_list_fields(session: Session, caller: Caller, row: PeopleList, data: dict[str, Any]) -> None:
@@ -72,16 +83,8 @@ def _apply_list_fields(session: Session, caller: Caller, row: PeopleList, data: 
             row.author_id = author_id
     if not row.name:
         errors.append("name must be text of 1 to 255 characters")
-    row.slug = row.slug or _slugify(row.name or "")
-    with session.no_autoflush:  # check the slug before the changed row is written
-        slug_owner_id = session.scalar(
-            select(PeopleList.id).where(
-                PeopleList.nation_id == caller.nation.id,
-                PeopleList.slug == row.slug,
-                PeopleList.id != row.id,
-            )
-        )
-    if slug_owner_id is not None:
+    row.slug = row.slug or slugify(row.name or "")
+    if slug_taken(session, caller.nation.id, row):
         errors.append("slug is already used by another list")
     if errors:
         raise ValidationFailed(errors)
@@ -109,7 +112,7 @@ def _people_ids(session: Session, caller: Caller, body: RawBody) -> list[int]:
     return sorted(found)
 
 
-def _add_members(session: Session, row: PeopleList, person_ids: list[int]) -> None:
+def add_members(session: Session, row: PeopleList, person_ids: list[int]) -> None:
     present = set(
         session.scalars(
             select(ListMembership.person_id).where(
@@ -217,7 +220,7 @@ async def lists_add_people(request: Request, list_id: str) -> Response:
     def add(session: Session) -> None:
         caller = authenticate_caller(session, api_request)
         row = _find_list(session, caller, list_id)
-        _add_members(session, row, _people_ids(session, caller, body))
+        add_members(session, row, _people_ids(session, caller, body))
 
     await app_database(request).run(add)
     return Response(status_code=204)
@@ -256,7 +259,7 @@ async def listings_create(request: Request, list_id: str) -> JSONResponse:
             person = None
         if person is None:
             raise ValidationFailed(["person_id must be the id of a person of this nation"])
-        _add_members(session, row, [person.id])
+        add_members(session, row, [person.id])
         membership_id = session.scalar(
             select(ListMembership.id).where(
                 ListMembership.list_id == row.id, ListMembership.person_id == person.id

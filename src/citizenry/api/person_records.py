@@ -68,7 +68,7 @@ def author_of(session: Session, caller: Caller) -> int | None:
     return person.id if person is not None else None
 
 
-def _text(data: dict[str, Any], name: str, errors: list[str], *, required: bool) -> str | None:
+def record_text(data: dict[str, Any], name: str, errors: list[str], *, required: bool) -> str | None:
     value = data.get(name)
     if value is None:
         if required:
@@ -80,7 +80,7 @@ def _text(data: dict[str, Any], name: str, errors: list[str], *, required: bool)
     return value
 
 
-def _choice(data: dict[str, Any], name: str, allowed: frozenset[str], errors: list[str]) -> str | None:
+def record_choice(data: dict[str, Any], name: str, allowed: frozenset[str], errors: list[str]) -> str | None:
     value = data.get(name)
     if value is not None and (not isinstance(value, str) or value not in allowed):
         errors.append(f"{name} must be one of {', '.join(sorted(allowed))}")
@@ -138,7 +138,7 @@ async def notes_create(request: Request, person_id: str) -> JSONResponse:
         caller = authenticate_caller(session, api_request)
         person = find_person(session, caller, person_id)
         errors: list[str] = []
-        content = _text(parse_root(body, "note"), "content", errors, required=True)
+        content = record_text(parse_root(body, "note"), "content", errors, required=True)
         if errors or not content:
             raise ValidationFailed(errors or ["content must not be empty"])
         note = Note(
@@ -190,7 +190,7 @@ async def capitals_create(request: Request, person_id: str) -> JSONResponse:
         data = parse_root(body, "capital")
         errors: list[str] = []
         amount = _whole(data, "amount_in_cents", errors, required=True)
-        content = _text(data, "content", errors, required=False)
+        content = record_text(data, "content", errors, required=False)
         kind = data.get("type", "adjustment")
         if not isinstance(kind, str) or not kind or len(kind) > 50:
             errors.append("type must be text of 1 to 50 characters")
@@ -253,10 +253,10 @@ async def contacts_create(request: Request, person_id: str) -> JSONResponse:
             nation_id=caller.nation.id,
             person_id=person.id,
             type_id=_whole(data, "type_id", errors),
-            method=_choice(data, "method", CONTACT_METHODS, errors),
-            status=_choice(data, "status", CONTACT_STATUSES, errors),
+            method=record_choice(data, "method", CONTACT_METHODS, errors),
+            status=record_choice(data, "status", CONTACT_STATUSES, errors),
             broadcaster_id=_whole(data, "broadcaster_id", errors),
-            note=_text(data, "note", errors, required=False),
+            note=record_text(data, "note", errors, required=False),
         )
         sender_id = _whole(data, "sender_id", errors)
         if (

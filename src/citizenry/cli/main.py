@@ -30,6 +30,14 @@ from citizenry.oauth.apps import AppOptions, InvalidApp, register_app
 from citizenry.oauth.cleanup import delete_expired
 from citizenry.oauth.test_tokens import create_test_token
 from citizenry.ops.metrics import MULTIPROC_DIR_VARIABLE, multiprocess_dir
+from citizenry.panel.members import nations_of_user
+from citizenry.panel.pages import describe_duration
+from citizenry.panel.reset_links import (
+    RESET_LINK_MAX_AGE,
+    create_reset_token,
+    record_link_created,
+    reset_link,
+)
 from citizenry.settings import Settings, SettingsError, safe_url
 from citizenry.store import migrate
 from citizenry.store.db import Database
@@ -326,6 +334,62 @@ def user_create(
 
     user_id = _in_transaction(create)
     console.print(f"Created user {email.lower()} (id {user_id}) as {level} of {slug}.")
+
+
+@user.command("reset-link")
+@click.argument("email")
+@click.option(
+    "--nation",
+    "slug",
+    default=None,
+    help="Slug of the nation whose control panel the link opens. Needed when the user belongs to several.",
+)
+@click.option(
+    "--base-url",
+    default=None,
+    help="The nation's address, such as http://127.0.0.1:8000/n/demo. "
+    "Default: https://SLUG.CITIZENRY_BASE_DOMAIN (http with CITIZENRY_INSECURE_HTTP).",
+)
+def user_reset_link(email: str, slug: str | None, base_url: str | None) -> None:
+    """Print a one-time link where the user with the address EMAIL chooses a new password.
+
+    Citizenry sends no e-mail: pass the link on privately. It works once, for an hour, and stops
+    working as soon as the password changes.
+    """
+    settings = _settings()
+
+    def create(session: Any) -> tuple[str, str]:
+        target = find_user_by_email(session, email)
+        if target is None:
+            raise InvalidUser(f"no user has the e-mail address {email!r}")
+        chosen = _reset_nation(session, target, slug)
+        token = create_reset_token(settings.secret_key, user=target, nation=chosen)
+        record_link_created(session, user=target, nation=chosen, actor_user_id=None, via="cli")
+        return chosen.slug, token
+
+    chosen_slug, token = _in_transaction(create)
+    scheme = "http" if settings.insecure_http else "https"
+    click.echo(reset_link(base_url or f"{scheme}://{chosen_slug}.{settings.base_domain}", token))
+    lifetime = describe_duration(RESET_LINK_MAX_AGE)
+    click.echo(f"The link works once, for {lifetime}. Send it to {email.lower()} privately.", err=True)
+
+
+def _reset_nation(session: Any, target: Any, slug: str | None) -> Any:
+    """Return the nation a reset link opens: ``slug``, or the user's only nation."""
+    nations = {row.nation.slug: row.nation for row in nations_of_user(session, target.id)}
+    if slug is not None:
+        if slug.lower() not in nations:
+            _require_nation(session, slug)
+            raise InvalidUser(f"{target.email!r} is not a member of the nation {slug!r}")
+        return nations[slug.lower()]
+    if not nations:
+        raise InvalidUser(f"{target.email!r} is not a member of any nation, so a link would open no panel")
+    if len(nations) > 1:
+        choices = ", ".join(sorted(nations))
+        raise InvalidUser(
+            f"{target.email!r} belongs to several nations ({choices}); choose one with --nation"
+        )
+    return next(iter(nations.values()))
 
 
 def _require_nation(session: Any, slug: str) -> Any:

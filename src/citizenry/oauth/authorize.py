@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse, Response
 
 from citizenry import audit
 from citizenry.context import app_database, app_settings, nation_issuer, nation_route
+from citizenry.oauth.apps import OAuthClient
 from citizenry.oauth.requests import (
     OAuthResponse,
     StarletteOAuth2Request,
@@ -27,8 +28,9 @@ from citizenry.panel.forms import checked_form, form_field
 from citizenry.panel.pages import PanelError, render
 from citizenry.panel.session import csrf_token, signed_in_user_id
 from citizenry.settings import Settings
+from citizenry.store.models import App, Nation
 from citizenry.tenancy.nations import load_nation
-from citizenry.tenancy.permissions import permissions_for
+from citizenry.tenancy.permissions import Permissions, permissions_for
 from citizenry.tenancy.resolve import NationRoute
 
 logger = logging.getLogger(__name__)
@@ -49,14 +51,39 @@ def _to_response(result: OAuthResponse) -> Response:
     return JSONResponse(result.body, status_code=result.status, headers=dict(result.headers))
 
 
-def _error_page(error: OAuth2Error) -> PanelError:
-    """Describe an authorization request error that must not be sent to the redirect URI."""
+def _error_page(
+    error: OAuth2Error, *, client: OAuthClient | None = None, redirect_uri: str | None = None
+) -> PanelError:
+    """Describe an authorization request error that must not be sent to the redirect URI.
+
+    ``client`` is the registered app the request names, if any, and ``redirect_uri`` is the
+    callback URL it requested. Together they tell a wrong or missing callback URL from other errors.
+    """
     if error.error == "invalid_client":
         return PanelError(
             status=400,
             title="Unknown app",
-            message="The app that sent you here is not registered with Citizenry, so it cannot be "
-            "authorized. Tell the app's developer that its Client ID is wrong.",
+            message="The website or program that sent you here asked for access with an app that is "
+            "not registered on this Citizenry server: its Client ID is missing or wrong. Nothing was "
+            "shared. Go back to it and tell its developer to check the Client ID in its settings.",
+        )
+    if client is not None and redirect_uri and not client.check_redirect_uri(redirect_uri):
+        shown = redirect_uri if len(redirect_uri) <= 200 else redirect_uri[:200] + "..."
+        return PanelError(
+            status=400,
+            title="The app's return address is not registered",
+            message=f"{client.name} asked to send you back to {shown}, which is not one of the "
+            "OAuth callback URLs registered for it. To protect your nation, Citizenry stopped here and "
+            "shared nothing. Tell the app's developer to register that exact address under "
+            "Settings > Developer, or to correct the app's settings.",
+        )
+    if client is not None and not redirect_uri and client.get_default_redirect_uri() is None:
+        return PanelError(
+            status=400,
+            title="The app did not say where to return",
+            message=f"{client.name} has several OAuth callback URLs, and the request named none of "
+            "them, so Citizenry cannot tell where to send you back. Nothing was shared. Tell the app's "
+            "developer to add redirect_uri to its authorization request.",
         )
     return PanelError(
         status=400,
@@ -71,6 +98,10 @@ class Consent:
     member: Member
     app_name: str
     redirect_uri: str
+    #: The name of the nation that registered the app.
+    app_owner: str
+    #: The switches of the member's permission set, which decide what an app may do with the API.
+    permissions: Permissions
 
 
 def _require_sign_into_apps(session: Session, member: Member) -> None:
@@ -101,7 +132,8 @@ def _validated_grant(
         if not error.redirect_uri:
             # RFC 6749 section 4.1.2.1: an unknown client or an unregistered redirect URI is
             # shown to the person, never sent to the URI.
-            raise _error_page(error) from None
+            client = server.query_client(request.payload.client_id or "")
+            raise _error_page(error, client=client, redirect_uri=request.payload.redirect_uri) from None
         response: OAuthResponse = server.handle_error_response(request, error)
         # Authlib adds "iss" only to responses made after consent; errors before it need it too.
         server.issuer_parameter.add_issuer_parameter(server, response)
@@ -132,7 +164,15 @@ async def authorize(request: Request) -> Response:
         _, grant = outcome
         member = load_member(session, nation_route(request), user_id)
         _require_sign_into_apps(session, member)
-        return Consent(member=member, app_name=grant.client.name, redirect_uri=grant.redirect_uri)
+        app = session.get(App, grant.client.app_id)
+        owner = session.get(Nation, app.nation_id) if app else None
+        return Consent(
+            member=member,
+            app_name=grant.client.name,
+            redirect_uri=grant.redirect_uri,
+            app_owner=owner.name if owner else "",
+            permissions=permissions_for(session, member.nation.id, member.membership.permission_level),
+        )
 
     outcome = await app_database(request).run(prepare)
     if isinstance(outcome, OAuthResponse):
@@ -151,6 +191,8 @@ async def authorize(request: Request) -> Response:
         is_admin=outcome.member.is_admin,
         level=outcome.member.membership.permission_level,
         redirect_host=urlsplit(outcome.redirect_uri).netloc,
+        app_owner=outcome.app_owner,
+        may_use_api=outcome.permissions.api,
         handle=handle,
     )
 

@@ -16,10 +16,14 @@ logger = logging.getLogger(__name__)
 MAX_FIELD_LENGTH = 10_000
 
 
-async def checked_form(request: Request) -> FormData:
+#: Default maximum number of fields in one control panel form.
+MAX_FORM_FIELDS = 50
+
+
+async def checked_form(request: Request, *, max_fields: int = MAX_FORM_FIELDS) -> FormData:
     """Read a form POST and check its CSRF token; a failed check is a 403 page."""
     try:
-        form = await request.form(max_files=0, max_fields=50)
+        form = await request.form(max_files=0, max_fields=max_fields)
     except Exception as error:  # python-multipart and Starlette raise several unrelated types
         logger.info("rejected unreadable form on %s: %s", request.url.path, type(error).__name__)
         raise PanelError(

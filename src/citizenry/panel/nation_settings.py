@@ -1,30 +1,28 @@
-"""Admin pages beside Settings > Developer: authorized apps, the audit log, and sandbox nations."""
+"""Admin pages beside Settings > Developer: authorized apps and sandbox nations.
+
+The audit log is in :mod:`citizenry.panel.audit_page`.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from fastapi import APIRouter
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from citizenry import audit
 from citizenry.context import app_database, app_settings, nation_route
 from citizenry.oauth.families import AuthorizedApp, list_authorized_apps, revoke_app_on_nation
 from citizenry.panel.access import Member, SignInRequired, load_member
 from citizenry.panel.forms import checked_form, form_field
 from citizenry.panel.pages import PanelError, redirect, render
 from citizenry.panel.session import signed_in_user_id
-from citizenry.store.models import App, AuditEvent, User
+from citizenry.store.models import App
 from citizenry.tenancy.nations import InvalidNation, create_nation
 from citizenry.tenancy.users import add_membership, find_user
 
 router = APIRouter(include_in_schema=False)
-
-#: Audit event groups offered as filters.
-AUDIT_FILTERS = ("app", "authorization", "token", "test_token")
 
 
 def _admin(session: Session, request: Request) -> Member:
@@ -66,40 +64,6 @@ async def revoke_authorized_app(request: Request, app_id: int) -> Response:
 
     await app_database(request).run(revoke)
     return redirect(request, "/admin/settings/authorized_apps")
-
-
-@router.get("/admin/settings/audit")
-async def audit_log(request: Request) -> Response:
-    kind = request.query_params.get("kind", "")
-    if kind and kind not in AUDIT_FILTERS:
-        kind = ""
-
-    def load(session: Session) -> tuple[Member, list[AuditEvent], dict[int, str], dict[int, str]]:
-        member = _admin(session, request)
-        prefix = f"{kind}." if kind else ""
-        events = audit.list_events(session, member.nation.id, kind_prefix=prefix)
-        user_ids = {event.actor_user_id for event in events if event.actor_user_id}
-        app_ids = {event.app_id for event in events if event.app_id}
-        emails = {
-            row.id: row.email
-            for row in session.execute(select(User.id, User.email).where(User.id.in_(user_ids)))
-        }
-        names = {
-            row.id: row.name for row in session.execute(select(App.id, App.name).where(App.id.in_(app_ids)))
-        }
-        return member, events, emails, names
-
-    member, events, emails, names = await app_database(request).run(load)
-    return render(
-        request,
-        "audit.html",
-        member=member,
-        events=events,
-        kind=kind,
-        filters=AUDIT_FILTERS,
-        emails=emails,
-        app_names=names,
-    )
 
 
 def _certified_developer(session: Session, request: Request) -> int:
@@ -144,10 +108,10 @@ async def create_sandbox(request: Request) -> Response:
     error = await app_database(request).run(create)
     if error:
         return render(request, "sandbox_new.html", status=400, slug=slug, name=name, error=error)
-    return RedirectResponse(_admin_url_of(request, slug), status_code=303)
+    return RedirectResponse(admin_url_of(request, slug), status_code=303)
 
 
-def _admin_url_of(request: Request, slug: str) -> str:
+def admin_url_of(request: Request, slug: str) -> str:
     """Return the control panel address of another nation, in the form this request used."""
     base_domain = app_settings(request).base_domain
     host = request.url.hostname or ""

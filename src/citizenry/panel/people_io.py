@@ -1,7 +1,8 @@
-"""People: CSV import with a progress page and a report of rejected rows, and a streamed CSV export.
+"""People: the table of people, CSV import with a progress page and a report of rejected rows,
+and a streamed CSV export.
 
-Both use the functions behind ``citizenry people import`` and ``citizenry people export``, so the
-files have the same columns. The pages are for the nation's admins only.
+Import and export use the functions behind ``citizenry people import`` and ``citizenry people
+export``, so the files have the same columns. The pages are for the nation's admins only.
 """
 
 from __future__ import annotations
@@ -25,8 +26,10 @@ from starlette.types import Receive, Scope, Send
 from citizenry.api.people_csv import export_people
 from citizenry.context import app_database, nation_route
 from citizenry.panel.access import Member, load_member
+from citizenry.panel.notices import notice_of
 from citizenry.panel.pages import PanelError, path_for, render
 from citizenry.panel.people_import_jobs import ImportBusy, ImportJob, import_jobs, run_import_job
+from citizenry.panel.people_list import PeopleTable, load_people_table
 from citizenry.panel.people_upload import MAX_UPLOAD_TEXT, UploadRejected, read_csv_upload
 from citizenry.panel.session import signed_in_user_id
 from citizenry.store.db import Database
@@ -40,6 +43,8 @@ BASE = "/admin/people"
 #: Seconds between reloads of a running import's page.
 REFRESH_SECONDS = 2
 
+NOTICES = {"deleted": "Person deleted, with their tags, list memberships, notes and contacts."}
+
 
 def _admin(session: Session, request: Request) -> Member:
     return load_member(session, nation_route(request), signed_in_user_id(request), admin=True)
@@ -47,16 +52,27 @@ def _admin(session: Session, request: Request) -> Member:
 
 @router.get(BASE)
 async def people_page(request: Request) -> Response:
-    def load(session: Session) -> tuple[Member, int]:
+    """Show the people table, searched, filtered and paged by the query string, and recent imports."""
+
+    def load(session: Session) -> tuple[Member, int, PeopleTable]:
         member = _admin(session, request)
         count = session.scalar(
             select(func.count()).select_from(Person).where(Person.nation_id == member.nation.id)
         )
-        return member, count or 0
+        return member, count or 0, load_people_table(session, request, member.nation.id)
 
-    member, count = await app_database(request).run(load)
+    member, count, table = await app_database(request).run(load)
     jobs = import_jobs(request).of_nation(member.nation.id)
-    return render(request, "people.html", member=member, people_count=count, jobs=jobs)
+    return render(
+        request,
+        "people.html",
+        status=400 if table.errors else 200,
+        member=member,
+        people_count=count,
+        jobs=jobs,
+        table=table,
+        notice=notice_of(request, NOTICES),
+    )
 
 
 @router.get(f"{BASE}/import")

@@ -11,8 +11,10 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from citizenry.context import app_database, app_rate_limits, nation_route
-from citizenry.panel.access import load_member
+from citizenry.panel.access import Member, load_member
 from citizenry.panel.forms import checked_form, form_field
+from citizenry.panel.members import nations_of_user
+from citizenry.panel.notices import notice_of
 from citizenry.panel.pages import PanelError, path_for, redirect, render, render_error
 from citizenry.panel.session import safe_next_path, sign_in, sign_out, signed_in_user_id
 from citizenry.ratelimit import RateLimited
@@ -22,6 +24,9 @@ from citizenry.tenancy.users import authenticate
 logger = logging.getLogger(__name__)
 
 router = APIRouter(include_in_schema=False)
+
+LOGIN_NOTICES = {"password_reset": "Your new password is set. Sign in with it."}
+DASHBOARD_NOTICES = {"joined": "Welcome: you are now a member of this nation."}
 
 
 @router.get("/")
@@ -33,7 +38,15 @@ async def home(request: Request) -> Response:
 async def login_form(request: Request) -> Response:
     nation = await app_database(request).run(load_nation, nation_route(request))
     next_path = safe_next_path(request.query_params.get("next"), path_for(request, "/admin"))
-    return render(request, "login.html", nation=nation, next_path=next_path, email="", failed=False)
+    return render(
+        request,
+        "login.html",
+        nation=nation,
+        next_path=next_path,
+        email="",
+        failed=False,
+        notice=notice_of(request, LOGIN_NOTICES),
+    )
 
 
 @router.post("/login")
@@ -86,5 +99,15 @@ async def logout(request: Request) -> Response:
 
 @router.get("/admin")
 async def dashboard(request: Request) -> Response:
-    member = await app_database(request).run(load_member, nation_route(request), signed_in_user_id(request))
-    return render(request, "dashboard.html", member=member)
+    def load(session: Session) -> tuple[Member, int]:
+        member = load_member(session, nation_route(request), signed_in_user_id(request))
+        return member, len(nations_of_user(session, member.user.id))
+
+    member, nation_count = await app_database(request).run(load)
+    return render(
+        request,
+        "dashboard.html",
+        member=member,
+        nation_count=nation_count,
+        notice=notice_of(request, DASHBOARD_NOTICES),
+    )
