@@ -8,6 +8,8 @@ NODE_DIR := tests/interop/node
 NODE_STAMP := $(NODE_DIR)/node_modules/.installed
 #: The port `make run` serves on: `make run PORT=8080`.
 PORT ?= 8000
+#: The port of the sample app that `make run` starts beside the server; empty means PORT + 1, 0 none.
+SAMPLE_PORT ?=
 
 .PHONY: run test check install interop services clean
 
@@ -40,9 +42,11 @@ $(NODE_STAMP): $(NODE_DIR)/package.json $(NODE_DIR)/package-lock.json
 
 interop: $(INTEROP_STAMP) $(NODE_STAMP)
 
-## Serve the demo nation on the embedded SQLite database at http://127.0.0.1:8000
+## Serve the demo nation on the embedded SQLite database at http://127.0.0.1:8000, and the sample
+## app (examples/sample_app) at http://127.0.0.1:8001
 run: $(STAMP)
-	CITIZENRY_INSECURE_HTTP=1 CITIZENRY_DEFAULT_NATION=demo $(BIN)/citizenry demo run --port $(PORT)
+	CITIZENRY_INSECURE_HTTP=1 CITIZENRY_DEFAULT_NATION=demo $(BIN)/citizenry demo run --port $(PORT) \
+		$(if $(SAMPLE_PORT),--sample-port $(SAMPLE_PORT))
 
 ## Start the services the tests need (PostgreSQL and Redis), then lint, type-check and test
 test: $(STAMP) services check
@@ -51,9 +55,10 @@ services:
 	bash scripts/ensure-services
 
 check: $(STAMP) interop
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests examples
+	$(BIN)/ruff format --check src tests examples
 	$(BIN)/mypy
+	$(BIN)/mypy examples/sample_app
 	$(BIN)/pytest
 
 clean:

@@ -24,6 +24,7 @@ from citizenry.cli.demo import (
     DEMO_STAFFER_EMAIL,
     seed_demo,
 )
+from citizenry.cli.sample_app import start_sample_app
 from citizenry.client.commands import COMMANDS as DEVELOPER_COMMANDS
 from citizenry.logs import configure_logging, logging_config
 from citizenry.oauth.apps import AppOptions, InvalidApp, register_app
@@ -562,18 +563,38 @@ def demo_seed(people: int) -> None:
 @demo.command("run")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="TCP port.")
+@click.option(
+    "--sample-port",
+    default=None,
+    type=click.IntRange(0, 65535),
+    help="TCP port of the sample app, which runs beside the server on 127.0.0.1. "
+    "Default: --port plus 1; 0 leaves the app off.",
+)
 @click.pass_context
-def demo_run(ctx: click.Context, host: str, port: int) -> None:
-    """Seed the demo nation, print where to go, and serve."""
+def demo_run(ctx: click.Context, host: str, port: int, sample_port: int | None) -> None:
+    """Seed the demo nation, start the sample app, print where to go, and serve."""
     ctx.invoke(demo_seed)
     settings = _settings()
     base = f"http://{DEMO_SLUG}.{settings.base_domain}:{port}"
-    console.print()
-    console.print(f"[bold]Citizenry is starting on http://{host}:{port}[/bold]")
-    console.print(f"  Control panel:  {base}/admin")
-    console.print(f"                  (or http://{host}:{port}/n/{DEMO_SLUG}/admin)")
-    console.print(f"  Nation slug:    {DEMO_SLUG}")
-    console.print(f"  Admin sign-in:  {DEMO_ADMIN_EMAIL} / {DEMO_PASSWORD}")
-    console.print(f"  Staffer:        {DEMO_STAFFER_EMAIL} / {DEMO_PASSWORD}")
-    console.print()
-    ctx.invoke(serve, host=host, port=port, reload=False)
+    with ExitStack() as stack:
+        sample = start_sample_app(
+            stack,
+            server_host=host,
+            server_port=port,
+            port=port + 1 if sample_port is None else sample_port,
+            in_transaction=_in_transaction,
+        )
+        console.print()
+        console.print(f"[bold]Citizenry is starting on http://{host}:{port}[/bold]")
+        console.print(f"  Control panel:  {base}/admin")
+        console.print(f"                  (or http://{host}:{port}/n/{DEMO_SLUG}/admin)")
+        console.print(f"  Nation slug:    {DEMO_SLUG}")
+        console.print(f"  Admin sign-in:  {DEMO_ADMIN_EMAIL} / {DEMO_PASSWORD}")
+        console.print(f"  Staffer:        {DEMO_STAFFER_EMAIL} / {DEMO_PASSWORD}")
+        if sample.url is not None:
+            console.print(f"  Sample app:     {sample.url}")
+            console.print(f"                  (type {DEMO_SLUG}, sign in as the admin, press Authorize)")
+        else:
+            console.print(f"  Sample app:     {sample.problem}")
+        console.print()
+        ctx.invoke(serve, host=host, port=port, reload=False)
