@@ -70,6 +70,8 @@ class _Server(socketserver.TCPServer):
         self.callback_uri = callback_uri
         self.handle_callback: Callable[[str], CallbackPage] | None = None
         self.outcome: CallbackPage | None = None
+        #: An unexpected error raised while handling the callback, raised again by ``wait``.
+        self.failure: Exception | None = None
         super().__init__(address, _CallbackHandler)
 
 
@@ -94,7 +96,8 @@ class CallbackListener:
         """Serve requests until one reaches the callback path, or until ``timeout`` seconds pass.
 
         ``handle`` receives the callback URL, query included, and returns the page to show.
-        Returns False when the time ran out.
+        Returns False when the time ran out. If ``handle`` raises, the browser gets an error page
+        and this method raises the same exception.
         """
         self._server.handle_callback = handle
         deadline = time.monotonic() + timeout
@@ -104,6 +107,8 @@ class CallbackListener:
                 return False
             self._server.timeout = min(remaining, 0.5)
             self._server.handle_request()
+        if self._server.failure is not None:
+            raise self._server.failure
         return True
 
     def close(self) -> None:
@@ -123,7 +128,12 @@ class _CallbackHandler(http.server.BaseHTTPRequestHandler):
         if request.path != callback.path or handle is None or self.server.outcome is not None:
             self._answer(CallbackPage(404, "This is not the login callback of the citizenry command.\n"))
             return
-        page = handle(urlunsplit(callback._replace(query=request.query)))
+        try:
+            page = handle(urlunsplit(callback._replace(query=request.query)))
+        except Exception as error:
+            # Without this, socketserver would print the error and the login would wait until its timeout.
+            self.server.failure = error
+            page = CallbackPage(500, "The login failed in the citizenry command; its terminal shows why.\n")
         self.server.outcome = page
         self._answer(page)
 
