@@ -19,9 +19,10 @@ from playwright.sync_api import Browser, Page, Playwright, Route, ViewportSize, 
 
 from citizenry.store.db import Database
 from tests.browser.screens import Screenshots
-from tests.browser.servers import HOST, callback_server, citizenry_server
+from tests.browser.servers import callback_server
 from tests.browser.steps import Seed
 from tests.factory import Factory
+from tests.live import HOST, citizenry_server
 
 CHROMIUM = Path("/usr/bin/chromium")
 IN_CI = os.environ.get("CI") == "true"
@@ -46,7 +47,10 @@ CHROMIUM_ARGS = [
 WIDE: ViewportSize = {"width": 1280, "height": 800}
 
 
-@pytest.fixture(scope="session")
+# Playwright's sync API keeps an asyncio loop running in the main thread while it is open, and
+# asyncio.run or anyio.run there then fails. Module scope closes it before the other tests run,
+# which pytest interleaves with these because the database parameter is session-scoped.
+@pytest.fixture(scope="module")
 def playwright_driver() -> Iterator[Playwright]:
     if not CHROMIUM.exists():
         reason = f"chromium is not installed at {CHROMIUM}: install it with `apt-get install chromium`"
@@ -57,7 +61,7 @@ def playwright_driver() -> Iterator[Playwright]:
         yield driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright_driver: Playwright) -> Iterator[Browser]:
     # A socket that is bound but never listens: connections to its port are refused, and no other
     # process can take the port while the browser runs.
@@ -74,7 +78,9 @@ def browser(playwright_driver: Playwright) -> Iterator[Browser]:
 @pytest.fixture(scope="session")
 def live_server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     log_path = tmp_path_factory.mktemp("browser-server") / "server.log"
-    with citizenry_server(database_url, log_path) as base_url:
+    # Every test signs in from 127.0.0.1, so the sign-in limit per client address is raised.
+    settings = {"CITIZENRY_SIGN_IN_RATE_LIMIT_PER_IP": "1000/minute", "CITIZENRY_METRICS": "0"}
+    with citizenry_server(database_url, log_path, **settings) as base_url:
         yield base_url
 
 

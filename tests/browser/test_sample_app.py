@@ -20,9 +20,9 @@ from starlette.types import ASGIApp
 
 from citizenry.store.db import Database
 from tests.browser.screens import Screenshots
-from tests.browser.servers import HOST, free_port
 from tests.browser.steps import Seed, fill_sign_in, path_of
 from tests.factory import Factory
+from tests.live import HOST, free_port
 
 FIRST_PAGE = [f"First{i} Last{i}" for i in range(10)]
 SECOND_PAGE = ["First10 Last10", "First11 Last11"]

@@ -31,7 +31,7 @@ from citizenry.oauth.apps import OAuthClient
 from citizenry.store import migrate
 from citizenry.store.db import Database
 from citizenry.store.models import App
-from tests.browser.servers import free_port
+from tests.live import free_port
 
 
 @pytest.fixture

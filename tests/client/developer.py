@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import os
 import queue
-import socket
 import subprocess
 import sys
 import threading
@@ -33,6 +32,7 @@ import requests
 from tests.e2e.test_quickstart import LiveServer
 from tests.factory import PASSWORD, AppInfo, NationInfo, UserInfo
 from tests.flows import hidden_field
+from tests.live import free_port
 
 #: The module that runs the developer commands alone.
 COMMANDS = "citizenry.client.commands"
@@ -43,10 +43,7 @@ LOOPBACK_CALLBACK = "http://127.0.0.1/callback"
 
 def closed_port() -> int:
     """Return a port on 127.0.0.1 that nothing listens on (free a moment ago)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
+    return free_port()
 
 
 @dataclass(frozen=True)

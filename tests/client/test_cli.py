@@ -16,8 +16,6 @@ import stat
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
@@ -39,6 +37,7 @@ from tests.e2e import test_quickstart
 from tests.e2e.test_quickstart import LiveServer
 from tests.factory import AppInfo, Factory
 from tests.flows import query_of
+from tests.live import citizenry_server
 
 # One `citizenry serve` process on 127.0.0.1 per database, with CITIZENRY_INSECURE_HTTP on.
 live_server = test_quickstart.live_server
@@ -457,47 +456,14 @@ def test_no_login_and_no_token(tmp_path: Path) -> None:
     assert result.returncode == ExitCode.LOGIN_REQUIRED
 
 
-@contextmanager
-def _server(database_url: str, log_path: Path, **settings: str) -> Iterator[str]:
-    """Run ``citizenry serve`` on a free 127.0.0.1 port with extra settings; yield its base URL."""
-    port = closed_port()
-    env = {
-        **os.environ,
-        "CITIZENRY_DATABASE_URL": database_url,
-        "CITIZENRY_SECRET_KEY": secrets.token_urlsafe(48),
-        "CITIZENRY_INSECURE_HTTP": "1",
-        **settings,
-    }
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "citizenry", "serve", "--port", str(port)],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                requests.get(f"{base_url}/healthz", timeout=1)
-                break
-            except requests.ConnectionError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"the server did not start:\n{log_path.read_text()}") from None
-                time.sleep(0.1)
-        yield base_url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
 def test_rate_limit_says_when_to_retry(database: Database, database_url: str, tmp_path: Path) -> None:
     factory = Factory(database)
     nation = factory.nation()
     token = factory.test_token(nation, factory.user(nation))
 
-    with _server(database_url, tmp_path / "server.log", CITIZENRY_API_RATE_LIMIT_PER_TOKEN="1/hour") as base:
+    with citizenry_server(
+        database_url, tmp_path / "server.log", CITIZENRY_API_RATE_LIMIT_PER_TOKEN="1/hour"
+    ) as base:
         developer = Developer(home=tmp_path / "home", base_url=f"{base}{nation.prefix}")
         env = {"CITIZENRY_TOKEN": token}
         first = developer.run("people", "list", "--base-url", developer.base_url, env=env)

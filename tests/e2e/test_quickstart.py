@@ -2,13 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import re
-import secrets
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -22,6 +16,7 @@ from requests_oauthlib import OAuth2Session
 from citizenry.store.db import Database
 from tests.factory import CALLBACK, PASSWORD, AppInfo, Factory, NationInfo, UserInfo
 from tests.flows import hidden_field, query_of
+from tests.live import citizenry_server
 
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -35,46 +30,11 @@ class LiveServer:
         return f"{self.base_url}{nation.prefix}"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="module")
 def live_server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    port = _free_port()
     log_path = tmp_path_factory.mktemp("server") / "server.log"
-    env = {
-        **os.environ,
-        "CITIZENRY_DATABASE_URL": database_url,
-        "CITIZENRY_SECRET_KEY": secrets.token_urlsafe(48),
-        "CITIZENRY_INSECURE_HTTP": "1",
-        "CITIZENRY_LOG_LEVEL": "DEBUG",
-    }
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "citizenry", "serve", "--port", str(port)],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                requests.get(f"{base_url}/static/panel.css", timeout=1)
-                break
-            except requests.ConnectionError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"the server did not start:\n{log_path.read_text()}") from None
-                time.sleep(0.1)
+    with citizenry_server(database_url, log_path, CITIZENRY_LOG_LEVEL="DEBUG") as base_url:
         yield LiveServer(base_url=base_url, log_path=log_path)
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 @pytest.fixture

@@ -22,11 +22,11 @@ from examples.sample_app import Settings, SettingsError, create_app
 from starlette.testclient import TestClient
 
 from citizenry.store.db import Database
-from tests.browser.servers import free_port
 from tests.e2e import test_quickstart
 from tests.e2e.test_quickstart import LiveServer
 from tests.factory import PASSWORD, AppInfo, Factory, NationInfo, UserInfo
 from tests.flows import hidden_field, query_of
+from tests.live import free_port
 
 # One `citizenry serve` process per database, with OAuth over plain http.
 live_server = test_quickstart.live_server
