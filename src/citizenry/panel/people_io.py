@@ -1,8 +1,8 @@
 """People: the table of people, CSV import with a progress page and a report of rejected rows,
 and a streamed CSV export.
 
-Import and export use the functions behind ``citizenry people import`` and ``citizenry people
-export``, so the files have the same columns. The pages are for the nation's admins only.
+Import and export use the functions behind ``citizenry db import`` and ``citizenry db export``,
+so the files have the same columns. The pages are for the nation's admins only.
 """
 
 from __future__ import annotations
