@@ -21,9 +21,10 @@ from sqlalchemy import select
 from citizenry.oauth.digests import digest
 from citizenry.store.db import Database
 from citizenry.store.models import AccessToken, RefreshToken
-from tests.e2e.test_quickstart import LiveServer, _approve_in_browser, _free_port
+from tests.e2e.test_quickstart import LiveServer, _approve_in_browser
 from tests.factory import CALLBACK, AppInfo, Factory, NationInfo, UserInfo
 from tests.flows import exchange_params, query_of
+from tests.live import free_port
 
 PARALLEL = 20
 
@@ -79,7 +80,7 @@ class ServerProcess:
 
 @pytest.fixture
 def server(database_url: str, tmp_path: Path) -> Iterator[ServerProcess]:
-    process = ServerProcess(database_url, tmp_path, _free_port(), secrets.token_urlsafe(48))
+    process = ServerProcess(database_url, tmp_path, free_port(), secrets.token_urlsafe(48))
     process.start()
     try:
         yield process

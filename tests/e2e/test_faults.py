@@ -45,9 +45,9 @@ from citizenry.store.models import (
 )
 from citizenry.store.types import utcnow
 from tests.conftest import IN_CI
-from tests.e2e.test_quickstart import _free_port
 from tests.factory import CALLBACK, AppInfo, Factory, NationInfo, UserInfo
 from tests.flows import exchange_params
+from tests.live import free_port
 
 #: A request to a server whose database is down must fail well before the pool's 30 s timeout.
 FAIL_FAST_SECONDS = 5
@@ -90,7 +90,7 @@ class Server:
 
 
 def _start_server(database_url: str, directory: Path) -> Server:
-    port = _free_port()
+    port = free_port()
     log_path = directory / "server.log"
     env = {
         **os.environ,
@@ -197,7 +197,7 @@ def private_cluster() -> Iterator[PrivateCluster]:
             _skip_or_fail("running as root, and runuser is missing to run initdb as postgres")
         shutil.chown(directory, "postgres", "postgres")
         run_as = ["runuser", "-u", "postgres", "--"]
-    cluster = PrivateCluster(Path(candidates[-1]).parent, directory, _free_port(), run_as)
+    cluster = PrivateCluster(Path(candidates[-1]).parent, directory, free_port(), run_as)
     try:
         cluster.init()
         cluster.start()

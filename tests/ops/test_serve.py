@@ -21,9 +21,10 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from citizenry.store import migrate
 from citizenry.store.db import Database
-from tests.e2e.test_quickstart import LiveServer, _approve_in_browser, _every_stored_text, _free_port
+from tests.e2e.test_quickstart import LiveServer, _approve_in_browser, _every_stored_text
 from tests.factory import CALLBACK, Factory
 from tests.flows import query_of
+from tests.live import free_port
 
 WORKERS = 2
 #: Files prometheus_client writes in multiprocess mode, one per kind and process id.
@@ -85,7 +86,7 @@ def _start(directory: Path) -> ServeProcess:
     }
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
 
-    port = _free_port()
+    port = free_port()
     command = [sys.executable, "-m", "citizenry", "serve", "--port", str(port), "--workers", str(WORKERS)]
     with log_path.open("w") as log:
         process = subprocess.Popen(
@@ -271,7 +272,7 @@ def test_unusable_metrics_folder_stops_serve(tmp_path: Path) -> None:
     }
 
     result = subprocess.run(
-        [sys.executable, "-m", "citizenry", "serve", "--port", str(_free_port())],
+        [sys.executable, "-m", "citizenry", "serve", "--port", str(free_port())],
         env=env,
         capture_output=True,
         text=True,
