@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import Response
 
-from citizenry.context import app_database, app_rate_limits, app_settings, nation_route
+from citizenry.context import app_database, app_rate_limits, app_settings, nation_issuer, nation_route
 from citizenry.panel.access import Member, SignInRequired
 from citizenry.panel.forms import checked_form, form_field
 from citizenry.panel.members import NationOfUser, nations_of_user
@@ -67,6 +67,8 @@ async def forgot_password(request: Request) -> Response:
         request,
         "password_forgot.html",
         nation=nation,
+        # The command cannot know the address this server is reached at, so the page gives it.
+        base_url=nation_issuer(request),
         lifetime=describe_duration(RESET_LINK_MAX_AGE),
     )
 
