@@ -246,6 +246,33 @@ def test_coordinates_become_strings(client: TestClient, factory: Factory) -> Non
     assert shown["home_address"] == expected
 
 
+@pytest.mark.parametrize("code", ["USA", "U", "1A", "ÉU"])
+def test_country_code_not_two_letters(client: TestClient, factory: Factory, code: str) -> None:
+    nation, headers = _setup(factory)
+    person = _create(client, nation, headers, first_name="Ada", primary_address={"country_code": "NZ"})
+
+    response = client.put(
+        _url(nation, f"/{person['id']}"),
+        json={"person": {"primary_address": {"city": "Paris", "country_code": code}}},
+        headers=headers,
+    )
+
+    assert response.status_code == 400, response.text
+    body = response.json()
+    assert body["code"] == "validation_failed"
+    assert len(body["validation_errors"]) == 1
+    assert body["validation_errors"][0].startswith("primary_address.country_code ")
+    assert _show(client, nation, headers, person["id"]) == person
+
+
+def test_country_code_either_case(client: TestClient, factory: Factory) -> None:
+    nation, headers = _setup(factory)
+
+    created = _create(client, nation, headers, first_name="Ada", primary_address={"country_code": "gb"})
+
+    assert created["primary_address"]["country_code"] == "gb"
+
+
 def test_numeric_external_id_is_string(client: TestClient, factory: Factory) -> None:
     nation, headers = _setup(factory)
 

@@ -233,9 +233,14 @@ def _address(name: str, value: Any, errors: list[str]) -> dict[str, Any] | None:
         if key in {"lat", "lng"} and isinstance(raw, (int, float)) and not isinstance(raw, bool):
             raw = str(raw)
         address[key] = _string(f"{name}.{key}", raw, errors)
+    code = address["country_code"]
+    if code and not COUNTRY_CODE.fullmatch(code):
+        errors.append(f"{name}.country_code must be a two-letter ISO 3166-1 code such as US, not {code!r}")
     return address
 
 
+#: ISO 3166-1 alpha-2, in either case: NationBuilder's address objects carry "US", "GB", ...
+COUNTRY_CODE = re.compile(r"[A-Za-z]{2}")
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
