@@ -50,7 +50,7 @@ async def cpu_per_request(app: Any, path: str, headers: dict[str, str], requests
         for _ in range(20):  # warm the caches: statements, templates, connections
             response = await client.get(path, headers=headers)
             if response.status_code != 200:
-                raise RuntimeError(f"{path} answered {response.status_code}: {response.text[:200]}")
+                raise RuntimeError(f"{path} returned {response.status_code}: {response.text[:200]}")
             body = response.content
         per_batch = max(1, requests // BATCHES)
         best = float("inf")

@@ -16,7 +16,7 @@ import requests
 
 HOST = "127.0.0.1"
 
-#: Seconds a server gets to answer its first request.
+#: Seconds a server has to respond to its first request.
 START_TIMEOUT = 20
 
 

@@ -1,4 +1,4 @@
-"""What the two clients share: construction, the authorization request, and the token store."""
+"""The base of both clients: construction, the authorization request, and the token store."""
 
 from __future__ import annotations
 
@@ -40,9 +40,9 @@ class ClientBase(Endpoints, ABC, Generic[HttpClient, SleepFunction, Lock]):
     (see :func:`~citizenry.client.default_token_store`), or from ``access_token`` alone, else the
     client starts with an empty in-memory store. ``timeout``, ``max_retries``, ``max_retry_delay``
     and ``refresh_leeway`` are described in :class:`~citizenry.client.engine.Options`.
-    ``http_client`` replaces the HTTP client the client would open (and then it is not closed by
-    this client), ``sleep`` the function that waits before a retry, and ``clock`` the source of the
-    time in seconds since the epoch that token expiry is compared with.
+    ``http_client`` replaces the HTTP client the client would open, and this client does not close
+    it. ``sleep`` is the function that waits before a retry. ``clock`` returns the time in seconds
+    since the epoch, which token expiry is compared with.
     """
 
     def __init__(

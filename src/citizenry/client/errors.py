@@ -41,7 +41,7 @@ class RequestTimeout(TransportError):
 
 
 class NotAuthenticated(CitizenryError):
-    """The token store holds no access token."""
+    """The token store contains no access token."""
 
 
 class TokenStoreError(CitizenryError):
@@ -191,7 +191,7 @@ class ServiceUnavailable(ApiError):
 
 
 class ServerError(ApiError):
-    """A 5xx response with no ``code`` the client knows."""
+    """A 5xx response without a ``code`` that maps to one of these classes."""
 
 
 class OAuthError(ResponseError):

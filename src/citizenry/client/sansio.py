@@ -54,7 +54,7 @@ def send(request: httpx2.Request) -> Operation[httpx2.Response]:
     """Send ``request`` and return its response; a transport error is raised here."""
     outcome = yield Send(request)
     if not isinstance(outcome, httpx2.Response):
-        raise TypeError(f"a Send instruction must be answered with a response, not {type(outcome).__name__}")
+        raise TypeError(f"a Send instruction expects a response, not {type(outcome).__name__}")
     return outcome
 
 

@@ -2,7 +2,7 @@
 
 A native app registers a loopback callback such as ``http://127.0.0.1/callback`` and listens on a
 port of its choice. The authorization server must accept any port for it (RFC 8252 section 7.3).
-The listener serves one request to the callback path, answers it with a short plain-text page,
+The listener serves one request to the callback path, responds with a short plain-text page,
 and stops. It never logs a request line, because the query carries the authorization code.
 """
 

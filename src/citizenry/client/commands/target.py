@@ -1,4 +1,4 @@
-"""Which nation a command talks to, and the SDK client that talks to it.
+"""The nation a command talks to, and the SDK client that talks to it.
 
 Every command takes ``--nation SLUG`` and ``--base-url URL``. ``--base-url`` wins. ``--nation`` alone
 picks the saved login to that nation, else NationBuilder's ``https://SLUG.nationbuilder.com``.
