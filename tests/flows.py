@@ -7,6 +7,7 @@ from html import unescape
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import requests
 from starlette.testclient import TestClient
 
 from tests.factory import CALLBACK, PASSWORD, AppInfo
@@ -74,3 +75,40 @@ def exchange_params(app: AppInfo, code: str, **overrides: str) -> dict[str, str]
         "redirect_uri": CALLBACK,
         **overrides,
     }
+
+
+def decide_signed_out(nation_url: str, authorize_url: str, email: str, decision: str) -> str:
+    """Open ``authorize_url`` in a new signed-out session against a live server, sign in with
+    ``email``, press ``decision`` on the consent page, and return the redirect's Location."""
+    browser = requests.Session()
+    login = browser.get(authorize_url, timeout=30)
+    assert login.status_code == 200
+    assert login.url.startswith(f"{nation_url}/login")
+
+    # Signing in redirects back to the authorization request, which shows the consent page.
+    consent = browser.post(
+        f"{nation_url}/login",
+        data={
+            "csrf_token": hidden_field(login.text, "csrf_token"),
+            "next": hidden_field(login.text, "next"),
+            "email": email,
+            "password": PASSWORD,
+        },
+        timeout=30,
+    )
+    assert consent.status_code == 200
+    assert consent.url == authorize_url
+
+    decided = browser.post(
+        f"{nation_url}/oauth/authorize",
+        data={
+            "csrf_token": hidden_field(consent.text, "csrf_token"),
+            "authorization_request": hidden_field(consent.text, "authorization_request"),
+            "decision": decision,
+        },
+        allow_redirects=False,
+        timeout=30,
+    )
+    assert decided.status_code == 302
+    location: str = decided.headers["Location"]
+    return location

@@ -30,8 +30,8 @@ from typing import Any
 import requests
 
 from tests.e2e.test_quickstart import LiveServer
-from tests.factory import PASSWORD, AppInfo, NationInfo, UserInfo
-from tests.flows import hidden_field
+from tests.factory import AppInfo, NationInfo, UserInfo
+from tests.flows import decide_signed_out
 from tests.live import free_port
 
 #: The module that runs the developer commands alone.
@@ -148,34 +148,7 @@ def consent(
     server: LiveServer, nation: NationInfo, admin: UserInfo, authorize_url: str, decision: str
 ) -> str:
     """Open ``authorize_url`` signed out, sign in as ``admin``, decide; return the redirect's Location."""
-    base = server.nation_url(nation)
-    browser = requests.Session()
-    login = browser.get(authorize_url, timeout=30)
-    assert login.status_code == 200
-    consent_page = browser.post(
-        f"{base}/login",
-        data={
-            "csrf_token": hidden_field(login.text, "csrf_token"),
-            "next": hidden_field(login.text, "next"),
-            "email": admin.email,
-            "password": PASSWORD,
-        },
-        timeout=30,
-    )
-    assert consent_page.status_code == 200
-    decided = browser.post(
-        f"{base}/oauth/authorize",
-        data={
-            "csrf_token": hidden_field(consent_page.text, "csrf_token"),
-            "authorization_request": hidden_field(consent_page.text, "authorization_request"),
-            "decision": decision,
-        },
-        allow_redirects=False,
-        timeout=30,
-    )
-    assert decided.status_code == 302
-    location: str = decided.headers["Location"]
-    return location
+    return decide_signed_out(server.nation_url(nation), authorize_url, admin.email, decision)
 
 
 def _read_lines(stream: Any, lines: queue.Queue[str], kept: list[str]) -> None:

@@ -24,8 +24,8 @@ from starlette.testclient import TestClient
 from citizenry.store.db import Database
 from tests.e2e import test_quickstart
 from tests.e2e.test_quickstart import LiveServer
-from tests.factory import PASSWORD, AppInfo, Factory, NationInfo, UserInfo
-from tests.flows import hidden_field, query_of
+from tests.factory import AppInfo, Factory, NationInfo, UserInfo
+from tests.flows import decide_signed_out, query_of
 from tests.live import free_port
 
 # One `citizenry serve` process per database, with OAuth over plain http.
@@ -74,32 +74,7 @@ def tour(database: Database, live_server: LiveServer) -> Iterator[Tour]:
 
 def decide_in_browser(tour: Tour, authorize_url: str, decision: str) -> str:
     """Open the consent page signed out, sign in as the admin and decide. Return the redirect."""
-    browser = requests.Session()
-    login = browser.get(authorize_url, timeout=30)
-    assert login.status_code == 200
-    consent = browser.post(
-        f"{tour.base}/login",
-        data={
-            "csrf_token": hidden_field(login.text, "csrf_token"),
-            "next": hidden_field(login.text, "next"),
-            "email": tour.admin.email,
-            "password": PASSWORD,
-        },
-        timeout=30,
-    )
-    assert consent.status_code == 200
-    response = browser.post(
-        f"{tour.base}/oauth/authorize",
-        data={
-            "csrf_token": hidden_field(consent.text, "csrf_token"),
-            "authorization_request": hidden_field(consent.text, "authorization_request"),
-            "decision": decision,
-        },
-        allow_redirects=False,
-        timeout=30,
-    )
-    assert response.status_code == 302
-    location: str = response.headers["location"]
+    location = decide_signed_out(tour.base, authorize_url, tour.admin.email, decision)
     assert location.startswith(f"{CALLBACK}?")
     return location
 

@@ -17,8 +17,8 @@ import requests
 
 from citizenry.store.db import Database
 from tests.e2e.test_quickstart import LiveServer
-from tests.factory import PASSWORD, AppInfo, Factory, NationInfo, UserInfo
-from tests.flows import hidden_field, query_of
+from tests.factory import AppInfo, Factory, NationInfo, UserInfo
+from tests.flows import decide_signed_out, query_of
 
 # A loopback redirect URI, as a native app registers (RFC 8252 section 7.3). Nothing listens on it:
 # the tests read the code from the Location header of the consent form's response.
@@ -51,38 +51,7 @@ def create_parties(database: Database) -> Parties:
 def approve_in_browser(server: LiveServer, parties: Parties, authorize_url: str) -> str:
     """Open ``authorize_url`` signed out, sign in as the admin, press Authorize; return the redirect."""
     base = server.nation_url(parties.nation)
-    browser = requests.Session()
-
-    login = browser.get(authorize_url, timeout=30)
-    assert login.status_code == 200
-    assert login.url.startswith(f"{base}/login")
-
-    # Signing in redirects back to the authorization request, which shows the consent page.
-    consent = browser.post(
-        f"{base}/login",
-        data={
-            "csrf_token": hidden_field(login.text, "csrf_token"),
-            "next": hidden_field(login.text, "next"),
-            "email": parties.admin.email,
-            "password": PASSWORD,
-        },
-        timeout=30,
-    )
-    assert consent.status_code == 200
-    assert consent.url == authorize_url
-
-    decision = browser.post(
-        f"{base}/oauth/authorize",
-        data={
-            "csrf_token": hidden_field(consent.text, "csrf_token"),
-            "authorization_request": hidden_field(consent.text, "authorization_request"),
-            "decision": "authorize",
-        },
-        allow_redirects=False,
-        timeout=30,
-    )
-    assert decision.status_code == 302
-    location: str = decision.headers["Location"]
+    location = decide_signed_out(base, authorize_url, parties.admin.email, "authorize")
     assert location.startswith(f"{LOOPBACK_CALLBACK}?")
     assert query_of(location)["iss"] == base
     return location
