@@ -16,11 +16,17 @@ granian with the same worker count, and gets the same load. With several worker 
 Each repetition reports requests/s, p50 and p99 latency, the Citizenry-to-bare ratio, CPU time per
 request and the peak memory of each worker process. The tables show the medians over the
 repetitions, and --json writes every figure.
+
+The same repetition also loads `GET /healthz` on both servers. Citizenry answers it through all of
+its middleware (request log, metrics, security headers, nation routing, rate limits, sessions) with
+no authentication and no database, so its rate bounds what any Citizenry route can reach on this
+machine. The second table compares that bound with the bare people page.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import tempfile
@@ -57,6 +63,8 @@ from citizenry.store.db import Database
 from citizenry.store.models import Nation, User
 
 PAGE_PATH = f"/n/{NATION_SLUG}/api/v1/people"
+#: The route with no authentication and no database that both servers answer.
+FLOOR_PATH = "/healthz"
 
 
 def seed(database_url: str, workdir: Path, people: int) -> str:
@@ -107,12 +115,17 @@ def start_bare(workdir: Path, workers: int, body_file: Path) -> tuple[Server, in
 def compare_once(
     env: dict[str, str], workdir: Path, workers: int, load: Load, expected_people: int
 ) -> dict[str, Any]:
-    """Measure Citizenry, then the bare app serving the bytes Citizenry returned, back to back."""
+    """Measure Citizenry, then the bare app serving the bytes Citizenry returned, back to back.
+
+    Each server also gets the same load on ``FLOOR_PATH``, right after its people page.
+    """
+    floor_load = dataclasses.replace(load, path=FLOOR_PATH, headers={"Accept": "application/json"})
     server, port = start_citizenry(env, workdir, workers)
     with running(server):
         body = server.wait_until_ready(f"http://127.0.0.1:{port}{load.path}", load.headers)
         database_name = postgresql_database_name(env["CITIZENRY_DATABASE_URL"])
         citizenry = measure(server, port, load, workdir, database_name)
+        citizenry_floor = measure(server, port, floor_load, workdir)
 
     listed = len(json.loads(body)["results"])
     if listed != expected_people:
@@ -124,13 +137,17 @@ def compare_once(
         if bare_server.wait_until_ready(f"http://127.0.0.1:{bare_port}{load.path}") != body:
             raise RuntimeError("the bare app returned other bytes than Citizenry")
         bare = measure(bare_server, bare_port, load, workdir)
+        bare_floor = measure(bare_server, bare_port, floor_load, workdir)
 
     return {
         "workers": workers,
         "body_bytes": len(body),
         "citizenry": citizenry,
         "bare": bare,
+        "citizenry_floor": citizenry_floor,
+        "bare_floor": bare_floor,
         "ratio": round(citizenry["ok_per_second"] / bare["ok_per_second"], 3),
+        "floor_ratio": round(citizenry_floor["ok_per_second"] / bare["ok_per_second"], 3),
     }
 
 
@@ -181,6 +198,34 @@ def summarise(runs: list[dict[str, Any]], worker_counts: list[int]) -> None:
         ],
         rows,
     )
+    floor_rows = []
+    for workers in worker_counts:
+        mine = [run for run in runs if run["workers"] == workers]
+        floor_rows.append(
+            [
+                workers,
+                median([run["citizenry_floor"]["ok_per_second"] for run in mine]),
+                median([run["citizenry_floor"]["cpu_ms_per_request"] for run in mine]),
+                median([run["bare_floor"]["ok_per_second"] for run in mine]),
+                median([run["bare_floor"]["cpu_ms_per_request"] for run in mine]),
+                median([run["bare"]["ok_per_second"] for run in mine]),
+                median([run["floor_ratio"] for run in mine], 3),
+            ]
+        )
+    print(f"\nGET {FLOOR_PATH} under the same load, right after each server's people page:\n")
+    print_table(
+        [
+            "workers",
+            f"Citizenry {FLOOR_PATH} req/s",
+            "CPU ms/req",
+            f"bare {FLOOR_PATH} req/s",
+            "CPU ms/req",
+            "bare people page req/s",
+            f"Citizenry {FLOOR_PATH} / bare people page",
+        ],
+        floor_rows,
+    )
+    print()
     print_worker_scaling(runs, worker_counts, ("citizenry", "bare"))
 
 

@@ -16,7 +16,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -34,6 +34,7 @@ from citizenry.api import (
 from citizenry.api.errors import ApiError, NotFound
 from citizenry.api.ratelimit import ApiRateLimitMiddleware
 from citizenry.errors import NationNotFound
+from citizenry.json_codec import JSONResponse
 from citizenry.logs import quiet_authlib
 from citizenry.oauth import authorize as authorize_routes
 from citizenry.oauth import token_routes

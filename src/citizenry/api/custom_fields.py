@@ -14,7 +14,7 @@ from fastapi import APIRouter
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from citizenry.api.access import authenticate_caller, read_api_request
 from citizenry.api.bodies import parse_root, read_body
@@ -23,6 +23,7 @@ from citizenry.api.person_custom import load_custom_fields
 from citizenry.api.person_json import iso_utc
 from citizenry.api.person_write import PERSON_FIELDS
 from citizenry.context import app_database
+from citizenry.json_codec import JSONResponse
 from citizenry.store.locks import lock_for_write
 from citizenry.store.models import CUSTOM_FIELD_TYPES, CustomField
 

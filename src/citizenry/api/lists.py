@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from citizenry.api.access import Caller, authenticate_caller, read_api_request
 from citizenry.api.bodies import RawBody, is_id, parse_object, parse_root, read_body
@@ -21,6 +21,7 @@ from citizenry.api.person_json import SELECT_LISTED
 from citizenry.api.person_write import MAX_STRING
 from citizenry.api.tags import remove_tags, tag_names
 from citizenry.context import app_database, app_settings
+from citizenry.json_codec import JSONResponse
 from citizenry.store.models import ListMembership, PeopleList, Person
 
 router = APIRouter()

@@ -16,7 +16,7 @@ from typing import Any
 from fastapi import APIRouter
 from sqlalchemy.orm import Session
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse
+from starlette.responses import HTMLResponse
 
 from citizenry import __version__
 from citizenry.api.errors import NotAcceptable
@@ -32,6 +32,7 @@ from citizenry.api.openapi_operations import (
 from citizenry.api.openapi_page import render_page
 from citizenry.api.openapi_schemas import component_schemas
 from citizenry.context import app_database, nation_issuer, nation_route
+from citizenry.json_codec import JSONResponse
 from citizenry.tenancy.nations import load_nation
 
 router = APIRouter()

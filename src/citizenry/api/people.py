@@ -10,7 +10,6 @@ from fastapi import APIRouter
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.requests import Request
-from starlette.responses import JSONResponse
 
 from citizenry.api.access import Caller, authenticate_caller, owner_person, read_api_request
 from citizenry.api.errors import NotFound
@@ -26,6 +25,7 @@ from citizenry.api.person_custom import load_custom_fields
 from citizenry.api.person_full import full_person
 from citizenry.api.person_json import SELECT_LISTED, abbreviated_person
 from citizenry.context import app_database, app_settings
+from citizenry.json_codec import JSONResponse
 from citizenry.store.models import Person, Tag, Tagging
 
 logger = logging.getLogger(__name__)

@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from citizenry.api.access import Caller, authenticate_caller, read_api_request
 from citizenry.api.bodies import parse_root, read_body
@@ -18,6 +18,7 @@ from citizenry.api.people import avatar_url_for, find_person, single_person
 from citizenry.api.person_custom import load_custom_fields
 from citizenry.api.person_write import PersonChanges, apply_changes, check_identity, validate_person
 from citizenry.context import app_database
+from citizenry.json_codec import JSONResponse
 from citizenry.store.locks import lock_for_write
 from citizenry.store.models import Person, Tag, Tagging
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from citizenry.api.access import Caller, authenticate_caller, owner_person, read_api_request
 from citizenry.api.bodies import parse_root, read_body
@@ -19,6 +19,7 @@ from citizenry.api.people import find_person
 from citizenry.api.person_json import iso_utc
 from citizenry.api.person_write import MAX_TEXT
 from citizenry.context import app_database, app_settings
+from citizenry.json_codec import JSONResponse
 from citizenry.store.models import Capital, Contact, Note, Person
 
 router = APIRouter()

@@ -11,7 +11,6 @@ from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
-from starlette.responses import JSONResponse
 
 from citizenry.api.access import authenticate_caller, read_api_request
 from citizenry.api.errors import ApiError, BadRequest, MissingParameters, MultipleMatches
@@ -20,6 +19,7 @@ from citizenry.api.people import avatar_url_for, legacy_people_listing, people_l
 from citizenry.api.person_custom import load_custom_fields
 from citizenry.api.person_json import SELECT_LISTED
 from citizenry.context import app_database, app_settings
+from citizenry.json_codec import JSONResponse
 from citizenry.store.models import CustomField, Person
 
 router = APIRouter()

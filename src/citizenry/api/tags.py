@@ -13,7 +13,7 @@ from fastapi import APIRouter
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from citizenry.api.access import Caller, authenticate_caller, read_api_request
 from citizenry.api.bodies import parse_root, read_body
@@ -24,6 +24,7 @@ from citizenry.api.people_write import add_tags
 from citizenry.api.person_json import SELECT_LISTED, iso_utc
 from citizenry.api.person_write import MAX_STRING, MAX_TAGS
 from citizenry.context import app_database, app_settings
+from citizenry.json_codec import JSONResponse
 from citizenry.store.models import Person, Tag, Tagging
 
 router = APIRouter()

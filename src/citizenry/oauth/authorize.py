@@ -12,10 +12,11 @@ from fastapi import APIRouter
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy.orm import Session
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from citizenry import audit
 from citizenry.context import app_database, app_settings, nation_issuer, nation_route
+from citizenry.json_codec import JSONResponse
 from citizenry.oauth.apps import OAuthClient
 from citizenry.oauth.requests import (
     OAuthResponse,

@@ -73,9 +73,13 @@ class NationAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         self.register_token_generator("default", self.generate_bearer_token)
         self.issuer_parameter = NationIssuer(issuer)
         self.register_extension(self.issuer_parameter)
+        self._clients: dict[str, OAuthClient | None] = {}
 
     def query_client(self, client_id: str) -> OAuthClient | None:
-        return find_client(self.session, client_id)
+        """Find the app by client id, once per request: the profile check and Authlib both ask."""
+        if client_id not in self._clients:
+            self._clients[client_id] = find_client(self.session, client_id)
+        return self._clients[client_id]
 
     def create_oauth2_request(self, request: StarletteOAuth2Request) -> StarletteOAuth2Request:
         return request

@@ -11,10 +11,11 @@ from fastapi import APIRouter
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from citizenry.context import app_database, app_rate_limits, app_settings, nation_issuer, nation_route
 from citizenry.errors import NationNotFound
+from citizenry.json_codec import JSONResponse
 from citizenry.oauth.client_auth import basic_client_id
 from citizenry.oauth.requests import OAuthResponse, token_request
 from citizenry.oauth.server import NationAuthorizationServer

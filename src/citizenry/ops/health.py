@@ -27,8 +27,9 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
+from citizenry.json_codec import JSONResponse
 from citizenry.store.migrate import alembic_config
 
 logger = logging.getLogger(__name__)

@@ -16,6 +16,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
+from citizenry import json_codec
+
 if TYPE_CHECKING:
     from citizenry.settings import Settings
 
@@ -77,6 +79,8 @@ def create_database_engine(url: str, *, pool: PoolOptions | None = PoolOptions()
         if pool is None
         else {"pool_size": pool.size, "max_overflow": pool.max_overflow, "pool_timeout": pool.timeout}
     )
+    # A page of people decodes two JSON columns per person; orjson does it several times faster.
+    options["json_deserializer"] = json_codec.loads
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False}, **options)
         event.listen(engine, "connect", _set_sqlite_pragmas)
