@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 
 from sqlalchemy.orm import Session
 
@@ -116,3 +117,12 @@ class Factory:
             return value
 
         return self.database.transaction(create)
+
+
+def settings_env(tmp_path: Path, **values: str) -> dict[str, str]:
+    """Return the environment of a valid configuration, plus ``CITIZENRY_NAME`` for each ``NAME=value``."""
+    return {
+        "CITIZENRY_DATA_DIR": str(tmp_path),
+        "CITIZENRY_SECRET_KEY": secrets.token_urlsafe(48),
+        **{f"CITIZENRY_{name}": value for name, value in values.items()},
+    }

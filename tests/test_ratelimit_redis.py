@@ -26,7 +26,7 @@ from citizenry import ratelimit
 from citizenry.app import create_app
 from citizenry.ratelimit import safe_redis_url
 from citizenry.settings import Settings, SettingsError
-from tests.factory import AppInfo, Factory, NationInfo
+from tests.factory import AppInfo, Factory, NationInfo, settings_env
 from tests.flows import sign_in
 
 #: The limit under test.
@@ -450,14 +450,6 @@ def test_redis_restart_recovers(
 # Settings.
 
 
-def _env(tmp_path: Path, **values: str) -> dict[str, str]:
-    return {
-        "CITIZENRY_DATA_DIR": str(tmp_path),
-        "CITIZENRY_SECRET_KEY": secrets.token_urlsafe(48),
-        **{f"CITIZENRY_{name}": value for name, value in values.items()},
-    }
-
-
 @pytest.mark.parametrize(
     "url",
     [
@@ -474,7 +466,7 @@ def _env(tmp_path: Path, **values: str) -> dict[str, str]:
 )
 def test_invalid_redis_url_rejected(url: str, tmp_path: Path) -> None:
     with pytest.raises(SettingsError, match="CITIZENRY_REDIS_URL") as raised:
-        Settings.from_env(_env(tmp_path, REDIS_URL=url))
+        Settings.from_env(settings_env(tmp_path, REDIS_URL=url))
 
     assert "hunter2" not in str(raised.value)
     assert "redis://127.0.0.1:6379/0" in str(raised.value) or "socket_timeout" in str(raised.value)
@@ -491,14 +483,14 @@ def test_invalid_redis_url_rejected(url: str, tmp_path: Path) -> None:
     ],
 )
 def test_valid_redis_url_accepted(url: str, tmp_path: Path) -> None:
-    settings = Settings.from_env(_env(tmp_path, REDIS_URL=url))
+    settings = Settings.from_env(settings_env(tmp_path, REDIS_URL=url))
 
     assert settings.redis_url == url
     assert "hunter2" not in repr(settings)
 
 
 def test_redis_defaults(tmp_path: Path) -> None:
-    settings = Settings.from_env(_env(tmp_path, REDIS_URL="  "))
+    settings = Settings.from_env(settings_env(tmp_path, REDIS_URL="  "))
 
     assert settings.redis_url is None
     assert settings.redis_key_prefix == "citizenry"
@@ -507,11 +499,11 @@ def test_redis_defaults(tmp_path: Path) -> None:
 @pytest.mark.parametrize("prefix", ["two words", "-leading-hyphen", "x" * 65, "é"])
 def test_invalid_key_prefix_rejected(prefix: str, tmp_path: Path) -> None:
     with pytest.raises(SettingsError, match="CITIZENRY_REDIS_KEY_PREFIX"):
-        Settings.from_env(_env(tmp_path, REDIS_KEY_PREFIX=prefix))
+        Settings.from_env(settings_env(tmp_path, REDIS_KEY_PREFIX=prefix))
 
 
 def test_key_prefix_accepted(tmp_path: Path) -> None:
-    settings = Settings.from_env(_env(tmp_path, REDIS_KEY_PREFIX="citizenry:staging"))
+    settings = Settings.from_env(settings_env(tmp_path, REDIS_KEY_PREFIX="citizenry:staging"))
 
     assert settings.redis_key_prefix == "citizenry:staging"
 

@@ -162,6 +162,8 @@ class Settings:
     database_pool_size: int = 20
     database_max_overflow: int = 20
     database_pool_timeout: int = 30
+    #: Transactions each server process runs at once; further requests wait for one to end.
+    database_threads: int = 2
     #: PostgreSQL is reached through PgBouncer in transaction mode: no server-side prepared statements.
     database_pgbouncer: bool = False
     log_level: str = "INFO"
@@ -226,6 +228,7 @@ class Settings:
             database_pool_size=_read_int(env, "DATABASE_POOL_SIZE", 20, 1, maximum=1000),
             database_max_overflow=_read_int(env, "DATABASE_MAX_OVERFLOW", 20, 0, maximum=1000),
             database_pool_timeout=_read_int(env, "DATABASE_POOL_TIMEOUT", 30, 1, maximum=600),
+            database_threads=_read_int(env, "DATABASE_THREADS", 2, 1, maximum=1000),
             database_pgbouncer=_read_bool(env, "DATABASE_PGBOUNCER", False),
             redis_url=_read_redis_url(env),
             redis_key_prefix=_read_redis_key_prefix(env),

@@ -1,17 +1,24 @@
-"""Connection pool options: a request that cannot get a connection in time gets a 503."""
+"""Connection pool and thread options: a request that cannot get a connection in time gets a 503,
+and a process runs no more transactions at once than its threads setting allows."""
 
 from __future__ import annotations
 
 import dataclasses
+import threading
+import time
+from pathlib import Path
+from typing import Any
 
+import anyio
 import pytest
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 from starlette.testclient import TestClient
 
 from citizenry.app import create_app
-from citizenry.settings import Settings
+from citizenry.settings import Settings, SettingsError
 from citizenry.store.db import Database, PoolOptions
-from tests.factory import Factory
+from tests.factory import Factory, settings_env
 
 
 def test_pool_timeout_is_503_in_the_api_format(settings: Settings, factory: Factory) -> None:
@@ -66,3 +73,59 @@ def test_pgbouncer_mode_never_prepares_statements(settings: Settings) -> None:
         database.dispose()
 
     assert prepared == 0
+
+
+class Overlap:
+    """Counter of the transactions running at once, and of the peak."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.running = 0
+        self.peak = 0
+
+    def transaction(self, session: Session, number: int) -> int:
+        with self.lock:
+            self.running += 1
+            self.peak = max(self.peak, self.running)
+        try:
+            session.execute(text("SELECT 1"))
+            time.sleep(0.05)
+        finally:
+            with self.lock:
+                self.running -= 1
+        return number
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+def test_run_caps_concurrent_transactions(settings: Settings, threads: int) -> None:
+    database = Database.from_settings(dataclasses.replace(settings, database_threads=threads))
+    overlap = Overlap()
+    results: list[int] = []
+
+    async def one(number: int) -> None:
+        results.append(await database.run(overlap.transaction, number))
+
+    async def many() -> None:
+        async with anyio.create_task_group() as group:
+            for number in range(8):
+                group.start_soon(one, number)
+
+    try:
+        anyio.run(many)
+        anyio.run(many)  # a second event loop gets a limiter of its own
+    finally:
+        database.dispose()
+
+    assert overlap.peak == threads
+    assert sorted(results) == sorted([*range(8), *range(8)])
+
+
+def test_threads_setting(tmp_path: Path) -> None:
+    assert Settings.from_env(settings_env(tmp_path)).database_threads == 2
+    assert Settings.from_env(settings_env(tmp_path, DATABASE_THREADS="6")).database_threads == 6
+
+
+@pytest.mark.parametrize("raw", ["0", "-1", "two", "1001"])
+def test_threads_setting_rejects(tmp_path: Path, raw: Any) -> None:
+    with pytest.raises(SettingsError):
+        Settings.from_env(settings_env(tmp_path, DATABASE_THREADS=raw))
