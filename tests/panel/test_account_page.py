@@ -180,6 +180,22 @@ def test_change_password(
     assert sign_in(client, second.prefix, user.email, password=NEW_PASSWORD).status_code == 303
 
 
+def test_change_password_ends_other_sessions(
+    app: Any, client: TestClient, factory: Factory, two_nations: tuple[NationInfo, NationInfo, UserInfo]
+) -> None:
+    first, second, user = two_nations
+    with TestClient(app, follow_redirects=False) as elsewhere:
+        assert sign_in(elsewhere, second.prefix, user.email).status_code == 303
+        assert elsewhere.get(second.prefix + "/admin").status_code == 200
+
+        assert change(client, first).status_code == 303
+
+        signed_out = elsewhere.get(second.prefix + "/admin")
+        assert signed_out.status_code == 303
+        assert signed_out.headers["location"].startswith(f"{second.prefix}/login?")
+        assert client.get(second.prefix + "/admin").status_code == 200
+
+
 def test_change_password_is_audited(
     client: TestClient, factory: Factory, two_nations: tuple[NationInfo, NationInfo, UserInfo]
 ) -> None:

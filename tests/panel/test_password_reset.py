@@ -178,6 +178,21 @@ def test_reset_signs_out_the_browser(
     assert client.get(f"{nation.prefix}/admin").status_code == 303
 
 
+def test_reset_ends_the_user_sessions(
+    app: Any, factory: Factory, settings: Settings, member: tuple[NationInfo, UserInfo]
+) -> None:
+    nation, user = member
+    with TestClient(app, follow_redirects=False) as theirs, TestClient(app, follow_redirects=False) as other:
+        assert sign_in(theirs, nation.prefix, user.email).status_code == 303
+        assert theirs.get(f"{nation.prefix}/admin/account").status_code == 200
+
+        assert submit(other, nation, make_token(factory, settings, user, nation)).status_code == 303
+
+        assert theirs.get(f"{nation.prefix}/admin/account").status_code == 303
+        assert sign_in(theirs, nation.prefix, user.email, password=NEW_PASSWORD).status_code == 303
+        assert theirs.get(f"{nation.prefix}/admin/account").status_code == 200
+
+
 # When a link stops working
 
 

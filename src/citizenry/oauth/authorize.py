@@ -27,7 +27,7 @@ from citizenry.oauth.server import NationAuthorizationServer
 from citizenry.panel.access import Member, load_member
 from citizenry.panel.forms import checked_form, form_field
 from citizenry.panel.pages import PanelError, render
-from citizenry.panel.session import csrf_token, signed_in_user_id
+from citizenry.panel.session import csrf_token, signed_in
 from citizenry.settings import Settings
 from citizenry.store.models import App, Nation
 from citizenry.tenancy.nations import load_nation
@@ -155,7 +155,7 @@ def _parsed_authorization_request(
 async def authorize(request: Request) -> Response:
     oauth_request = _parsed_authorization_request(request)
     settings = app_settings(request)
-    user_id = signed_in_user_id(request)
+    signed_in_as = signed_in(request)
     issuer = nation_issuer(request)
 
     def prepare(session: Session) -> Consent | OAuthResponse:
@@ -163,7 +163,7 @@ async def authorize(request: Request) -> Response:
         if isinstance(outcome, OAuthResponse):
             return outcome
         _, grant = outcome
-        member = load_member(session, nation_route(request), user_id)
+        member = load_member(session, nation_route(request), signed_in_as)
         _require_sign_into_apps(session, member)
         app = session.get(App, grant.client.app_id)
         owner = session.get(Nation, app.nation_id) if app else None
@@ -223,7 +223,7 @@ async def decide(request: Request) -> Response:
         request, _load_handle(request, form_field(form, "authorization_request"))
     )
     settings = app_settings(request)
-    user_id = signed_in_user_id(request)
+    signed_in_as = signed_in(request)
     issuer = nation_issuer(request)
 
     def respond(session: Session) -> OAuthResponse:
@@ -231,7 +231,7 @@ async def decide(request: Request) -> Response:
         if isinstance(outcome, OAuthResponse):
             return outcome
         server, grant = outcome
-        member = load_member(session, nation_route(request), user_id)
+        member = load_member(session, nation_route(request), signed_in_as)
         _require_sign_into_apps(session, member)
         grant_user = member.user if decision == "authorize" else None
         response: OAuthResponse = server.create_authorization_response(

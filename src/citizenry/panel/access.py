@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from citizenry.panel.pages import PanelError
+from citizenry.panel.session import SignedIn
 from citizenry.store.models import Membership, Nation, User
 from citizenry.tenancy.nations import DEVELOPER_PLANS, load_nation
 from citizenry.tenancy.resolve import NationRoute
@@ -34,9 +35,19 @@ class Member:
         return self.user.is_certified_developer or self.nation.plan in DEVELOPER_PLANS
 
 
-def load_member(session: Session, route: NationRoute, user_id: int | None, *, admin: bool = False) -> Member:
+def signed_in_user(session: Session, signed_in_as: SignedIn | None) -> User | None:
+    """Return the session's user, or None if signed out or if the password changed since sign-in."""
+    if signed_in_as is None:
+        return None
+    user = find_user(session, signed_in_as.user_id)
+    return user if user is not None and signed_in_as.matches(user) else None
+
+
+def load_member(
+    session: Session, route: NationRoute, signed_in_as: SignedIn | None, *, admin: bool = False
+) -> Member:
     nation = load_nation(session, route)
-    user = find_user(session, user_id) if user_id is not None else None
+    user = signed_in_user(session, signed_in_as)
     if user is None:
         raise SignInRequired()
     membership = find_membership(session, user_id=user.id, nation_id=nation.id)

@@ -17,20 +17,20 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from citizenry.context import app_database, app_rate_limits, app_settings, nation_issuer, nation_route
-from citizenry.panel.access import Member, SignInRequired
+from citizenry.panel.access import Member, SignInRequired, signed_in_user
 from citizenry.panel.forms import checked_form, form_field
 from citizenry.panel.members import NationOfUser, nations_of_user
 from citizenry.panel.nation_settings import admin_url_of
 from citizenry.panel.notices import notice_of, redirect_done
 from citizenry.panel.pages import PanelError, describe_duration, path_for, render, render_error
 from citizenry.panel.reset_links import RESET_LINK_MAX_AGE, load_reset_target, set_password
-from citizenry.panel.session import sign_out, signed_in_user_id
+from citizenry.panel.session import sign_in, sign_out, signed_in
 from citizenry.panel.signed_links import InvalidLink, LinkProblem, password_problems
 from citizenry.ratelimit import RateLimited
 from citizenry.store.models import Nation, User
 from citizenry.tenancy.nations import load_nation
 from citizenry.tenancy.passwords import verify_password
-from citizenry.tenancy.users import find_membership, find_user
+from citizenry.tenancy.users import find_membership
 
 logger = logging.getLogger(__name__)
 
@@ -151,8 +151,7 @@ class AccountPage:
 
 def _load_account(session: Session, request: Request) -> AccountPage:
     nation = load_nation(session, nation_route(request))
-    user_id = signed_in_user_id(request)
-    user = find_user(session, user_id) if user_id is not None else None
+    user = signed_in_user(session, signed_in(request))
     if user is None:
         raise SignInRequired()
     membership = find_membership(session, user_id=user.id, nation_id=nation.id)
@@ -247,4 +246,6 @@ async def change_password(request: Request) -> Response:
     page = await app_database(request).run(write)
     if page.errors:
         return _render_account(request, page)
+    # The new password signs out every other session of the user; this one signs in again.
+    sign_in(request, page.user)
     return redirect_done(request, ACCOUNT, "password_changed")

@@ -22,7 +22,7 @@ from citizenry.context import app_database, nation_route
 from citizenry.panel.access import Member, load_member
 from citizenry.panel.pages import path_for, render
 from citizenry.panel.paging import opened_page, page_tokens
-from citizenry.panel.session import signed_in_user_id
+from citizenry.panel.session import signed_in
 from citizenry.store.models import App, AuditEvent, User
 
 router = APIRouter(include_in_schema=False)
@@ -131,7 +131,7 @@ def _links(
 
 
 def _load(session: Session, request: Request) -> AuditPage:
-    member = load_member(session, nation_route(request), signed_in_user_id(request), admin=True)
+    member = load_member(session, nation_route(request), signed_in(request), admin=True)
     tokens = page_tokens(request, member.nation.id, "audit")
     event = _read_filter(request)
     page = opened_page(tokens, request.query_params, {"event": event} if event else {})

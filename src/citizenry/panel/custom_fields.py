@@ -14,7 +14,7 @@ from citizenry.context import app_database, nation_route
 from citizenry.panel.access import Member, load_member
 from citizenry.panel.forms import checked_form, form_field
 from citizenry.panel.pages import PanelError, redirect, render
-from citizenry.panel.session import signed_in_user_id
+from citizenry.panel.session import signed_in
 from citizenry.store.models import CUSTOM_FIELD_TYPES, CustomField
 
 router = APIRouter(include_in_schema=False)
@@ -23,7 +23,7 @@ PAGE = "/admin/settings/custom_fields"
 
 
 def _admin(session: Session, request: Request) -> Member:
-    return load_member(session, nation_route(request), signed_in_user_id(request), admin=True)
+    return load_member(session, nation_route(request), signed_in(request), admin=True)
 
 
 def _page(

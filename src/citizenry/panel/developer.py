@@ -26,7 +26,7 @@ from citizenry.oauth.test_tokens import create_test_token, list_test_tokens, rev
 from citizenry.panel.access import Member, load_member, require_developer_tools
 from citizenry.panel.forms import checked_form, form_field
 from citizenry.panel.pages import PanelError, describe_duration, redirect, render
-from citizenry.panel.session import signed_in_user_id
+from citizenry.panel.session import signed_in
 from citizenry.store.models import App, TestToken
 
 router = APIRouter(include_in_schema=False)
@@ -35,7 +35,7 @@ BASE = "/admin/settings/developer"
 
 
 def _developer(session: Session, request: Request) -> Member:
-    member = load_member(session, nation_route(request), signed_in_user_id(request), admin=True)
+    member = load_member(session, nation_route(request), signed_in(request), admin=True)
     require_developer_tools(member)
     return member
 

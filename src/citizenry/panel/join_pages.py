@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from citizenry.context import app_database, app_settings, nation_route
+from citizenry.panel.access import signed_in_user
 from citizenry.panel.account import render_link_problem
 from citizenry.panel.forms import checked_form, form_field
 from citizenry.panel.invitations import (
@@ -31,11 +32,11 @@ from citizenry.panel.invitations import (
 )
 from citizenry.panel.notices import redirect_done
 from citizenry.panel.pages import path_for, render
-from citizenry.panel.session import sign_in, signed_in_user_id
+from citizenry.panel.session import sign_in, signed_in
 from citizenry.panel.signed_links import InvalidLink, password_problems
 from citizenry.store.models import Nation, User
 from citizenry.tenancy.nations import load_nation
-from citizenry.tenancy.users import InvalidUser, find_membership, find_user, find_user_by_email
+from citizenry.tenancy.users import InvalidUser, find_membership, find_user_by_email
 
 router = APIRouter(include_in_schema=False)
 
@@ -73,8 +74,7 @@ def _load(session: Session, request: Request, token: str) -> JoinPage | tuple[Na
         invitation = read_invitation(session, app_settings(request).secret_key, token, nation)
     except InvalidLink as problem:
         return nation, problem
-    user_id = signed_in_user_id(request)
-    user = find_user(session, user_id) if user_id is not None else None
+    user = signed_in_user(session, signed_in(request))
     return JoinPage(
         nation=nation, invitation=invitation, step=_step(session, nation, invitation, user), user=user
     )
@@ -170,5 +170,5 @@ async def join(request: Request) -> Response:
         # This step has nothing to submit: show the page again, which explains what to do instead.
         return _render(request, page, token, status=409)
     if page.step == "new_account":
-        sign_in(request, page.user.id)
+        sign_in(request, page.user)
     return redirect_done(request, "/admin", "joined")

@@ -14,19 +14,19 @@ from starlette.responses import RedirectResponse, Response
 
 from citizenry.context import app_database, app_settings, nation_route
 from citizenry.oauth.families import AuthorizedApp, list_authorized_apps, revoke_app_on_nation
-from citizenry.panel.access import Member, SignInRequired, load_member
+from citizenry.panel.access import Member, SignInRequired, load_member, signed_in_user
 from citizenry.panel.forms import checked_form, form_field
 from citizenry.panel.pages import PanelError, redirect, render
-from citizenry.panel.session import signed_in_user_id
-from citizenry.store.models import App
+from citizenry.panel.session import signed_in
+from citizenry.store.models import App, User
 from citizenry.tenancy.nations import InvalidNation, create_nation
-from citizenry.tenancy.users import add_membership, find_user
+from citizenry.tenancy.users import add_membership
 
 router = APIRouter(include_in_schema=False)
 
 
 def _admin(session: Session, request: Request) -> Member:
-    return load_member(session, nation_route(request), signed_in_user_id(request), admin=True)
+    return load_member(session, nation_route(request), signed_in(request), admin=True)
 
 
 @dataclass(frozen=True)
@@ -66,9 +66,8 @@ async def revoke_authorized_app(request: Request, app_id: int) -> Response:
     return redirect(request, "/admin/settings/authorized_apps")
 
 
-def _certified_developer(session: Session, request: Request) -> int:
-    user_id = signed_in_user_id(request)
-    user = find_user(session, user_id) if user_id is not None else None
+def _certified_developer(session: Session, request: Request) -> User:
+    user = signed_in_user(session, signed_in(request))
     if user is None:
         raise SignInRequired()
     if not user.is_certified_developer:
@@ -78,7 +77,7 @@ def _certified_developer(session: Session, request: Request) -> int:
             message="Only certified developers can create sandbox nations. Become a certified "
             "developer to test your apps on a nation of your own.",
         )
-    return user.id
+    return user
 
 
 @router.get("/admin/sandbox/new")
@@ -94,9 +93,7 @@ async def create_sandbox(request: Request) -> Response:
     name = form_field(form, "name")
 
     def create(session: Session) -> str | None:
-        user_id = _certified_developer(session, request)
-        user = find_user(session, user_id)
-        assert user is not None
+        user = _certified_developer(session, request)
         try:
             with session.begin_nested():
                 nation = create_nation(session, slug=slug, name=name, is_sandbox=True)

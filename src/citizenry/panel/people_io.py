@@ -31,7 +31,7 @@ from citizenry.panel.pages import PanelError, path_for, render
 from citizenry.panel.people_import_jobs import ImportBusy, ImportJob, import_jobs, run_import_job
 from citizenry.panel.people_list import PeopleTable, load_people_table
 from citizenry.panel.people_upload import MAX_UPLOAD_TEXT, UploadRejected, read_csv_upload
-from citizenry.panel.session import signed_in_user_id
+from citizenry.panel.session import signed_in
 from citizenry.store.db import Database
 from citizenry.store.models import Nation, Person
 
@@ -47,7 +47,7 @@ NOTICES = {"deleted": "Person deleted, with their tags, list memberships, notes 
 
 
 def _admin(session: Session, request: Request) -> Member:
-    return load_member(session, nation_route(request), signed_in_user_id(request), admin=True)
+    return load_member(session, nation_route(request), signed_in(request), admin=True)
 
 
 @router.get(BASE)

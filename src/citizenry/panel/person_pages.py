@@ -44,7 +44,7 @@ from citizenry.panel.person_form import (
     person_form,
     submitted_form,
 )
-from citizenry.panel.session import signed_in_user_id
+from citizenry.panel.session import signed_in
 from citizenry.store.models import Contact, CustomField, ListMembership, Note, PeopleList, Person, Tag
 
 logger = logging.getLogger(__name__)
@@ -70,7 +70,7 @@ NOTICES = {
 
 
 def admin_member(session: Session, request: Request) -> Member:
-    return load_member(session, nation_route(request), signed_in_user_id(request), admin=True)
+    return load_member(session, nation_route(request), signed_in(request), admin=True)
 
 
 def person_of(session: Session, member: Member, person_id: int) -> Person:

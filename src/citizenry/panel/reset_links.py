@@ -8,7 +8,6 @@ expires after :data:`RESET_LINK_MAX_AGE` seconds. Nothing about a link is stored
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -21,7 +20,7 @@ from sqlalchemy.orm import Session
 from citizenry import audit
 from citizenry.panel.signed_links import InvalidLink
 from citizenry.store.models import Membership, Nation, User
-from citizenry.tenancy.passwords import hash_password
+from citizenry.tenancy.passwords import hash_password, password_fingerprint
 from citizenry.tenancy.users import find_membership
 
 logger = logging.getLogger(__name__)
@@ -35,11 +34,6 @@ RESET_PATH = "/password/reset"
 
 def _serializer(secret_key: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(secret_key, salt="citizenry.password-reset")
-
-
-def password_fingerprint(password_hash: str) -> str:
-    """Return a short digest of a password hash; it changes whenever the password is set again."""
-    return hashlib.sha256(password_hash.encode()).hexdigest()[:32]
 
 
 def create_reset_token(secret_key: str, *, user: User, nation: Nation) -> str:
@@ -114,9 +108,8 @@ def set_password(
 ) -> None:
     """Store a new password hash, and record ``kind`` on every nation the user is a member of.
 
-    The password opens every nation of the user, so each of their admins sees the change.
-    NOTE: sessions signed in before the change stay signed in, because the session cookie holds
-    only the user id.
+    The password opens every nation of the user, so each of their admins sees the change. The
+    new hash also signs out every session signed in before (``citizenry.panel.session``).
     """
     user.password_hash = hash_password(password)
     session.flush()

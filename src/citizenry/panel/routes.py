@@ -16,8 +16,9 @@ from citizenry.panel.forms import checked_form, form_field
 from citizenry.panel.members import nations_of_user
 from citizenry.panel.notices import notice_of
 from citizenry.panel.pages import PanelError, path_for, redirect, render, render_error
-from citizenry.panel.session import safe_next_path, sign_in, sign_out, signed_in_user_id
+from citizenry.panel.session import safe_next_path, sign_in, sign_out, signed_in
 from citizenry.ratelimit import RateLimited
+from citizenry.store.models import User
 from citizenry.tenancy.nations import load_nation
 from citizenry.tenancy.users import authenticate
 
@@ -68,13 +69,12 @@ async def login(request: Request) -> Response:
         response.headers["Retry-After"] = str(error.retry_after)
         return response
 
-    def check(session: Session) -> tuple[Any, int | None]:
+    def check(session: Session) -> tuple[Any, User | None]:
         nation = load_nation(session, nation_route(request))
-        user = authenticate(session, email, password)
-        return nation, (user.id if user else None)
+        return nation, authenticate(session, email, password)
 
-    nation, user_id = await app_database(request).run(check)
-    if user_id is None:
+    nation, user = await app_database(request).run(check)
+    if user is None:
         logger.info("failed sign-in on nation id=%s", nation.id)
         return render(
             request,
@@ -85,8 +85,8 @@ async def login(request: Request) -> Response:
             email=email,
             failed=True,
         )
-    sign_in(request, user_id)
-    logger.info("user id=%s signed in on nation id=%s", user_id, nation.id)
+    sign_in(request, user)
+    logger.info("user id=%s signed in on nation id=%s", user.id, nation.id)
     return RedirectResponse(next_path, status_code=303)
 
 
@@ -100,7 +100,7 @@ async def logout(request: Request) -> Response:
 @router.get("/admin")
 async def dashboard(request: Request) -> Response:
     def load(session: Session) -> tuple[Member, int]:
-        member = load_member(session, nation_route(request), signed_in_user_id(request))
+        member = load_member(session, nation_route(request), signed_in(request))
         return member, len(nations_of_user(session, member.user.id))
 
     member, nation_count = await app_database(request).run(load)

@@ -1,14 +1,20 @@
 """The signed-in user and the CSRF token bound to their session.
 
-The session is Starlette's signed cookie; it stores only the user id and the CSRF token.
+The session is Starlette's signed cookie. It stores the user id, a fingerprint of the user's
+password hash and the CSRF token. Setting a new password changes the fingerprint, which signs out
+every session signed in before.
 """
 
 from __future__ import annotations
 
 import hmac
 import secrets
+from dataclasses import dataclass
 
 from starlette.requests import Request
+
+from citizenry.store.models import User
+from citizenry.tenancy.passwords import password_fingerprint
 
 CSRF_FIELD = "csrf_token"
 
@@ -32,15 +38,32 @@ def is_valid_csrf(request: Request, submitted: object) -> bool:
     return hmac.compare_digest(expected.encode(), submitted.encode())
 
 
-def signed_in_user_id(request: Request) -> int | None:
+@dataclass(frozen=True)
+class SignedIn:
+    """The user a session names, and the fingerprint of the password hash they signed in with."""
+
+    user_id: int
+    fingerprint: str
+
+    def matches(self, user: User) -> bool:
+        """Check that ``user`` is this session's user and has not set a new password since."""
+        fingerprint = password_fingerprint(user.password_hash)
+        return user.id == self.user_id and hmac.compare_digest(fingerprint, self.fingerprint)
+
+
+def signed_in(request: Request) -> SignedIn | None:
     user_id = request.session.get("user_id")
-    return user_id if isinstance(user_id, int) else None
+    fingerprint = request.session.get("fingerprint")
+    if not isinstance(user_id, int) or not isinstance(fingerprint, str):
+        return None
+    return SignedIn(user_id=user_id, fingerprint=fingerprint)
 
 
-def sign_in(request: Request, user_id: int) -> None:
+def sign_in(request: Request, user: User) -> None:
     # A new session, with a new CSRF token, so nothing from before sign-in carries over.
     request.session.clear()
-    request.session["user_id"] = user_id
+    request.session["user_id"] = user.id
+    request.session["fingerprint"] = password_fingerprint(user.password_hash)
     request.session["csrf"] = secrets.token_urlsafe(32)
 
 

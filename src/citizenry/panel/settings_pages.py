@@ -22,7 +22,7 @@ from citizenry.panel.access import Member, load_member
 from citizenry.panel.forms import checked_form, form_field
 from citizenry.panel.notices import notice_of, redirect_done
 from citizenry.panel.pages import render
-from citizenry.panel.session import signed_in_user_id
+from citizenry.panel.session import signed_in
 from citizenry.store.models import PERMISSION_LEVELS, PLANS
 from citizenry.tenancy.nations import DEVELOPER_PLANS
 from citizenry.tenancy.permissions import Permissions, permissions_for, set_permissions
@@ -42,7 +42,7 @@ NOTICES = {
 
 
 def _admin(session: Session, request: Request) -> Member:
-    return load_member(session, nation_route(request), signed_in_user_id(request), admin=True)
+    return load_member(session, nation_route(request), signed_in(request), admin=True)
 
 
 @router.get("/admin/settings")

@@ -46,7 +46,7 @@ from citizenry.panel.reset_links import (
     record_link_created,
     reset_link,
 )
-from citizenry.panel.session import signed_in_user_id
+from citizenry.panel.session import signed_in
 from citizenry.store.models import PERMISSION_LEVELS, Membership
 from citizenry.store.types import utcnow
 
@@ -75,7 +75,7 @@ def _describe_lifetime(seconds: int) -> str:
 
 
 def _admin(session: Session, request: Request) -> Member:
-    return load_member(session, nation_route(request), signed_in_user_id(request), admin=True)
+    return load_member(session, nation_route(request), signed_in(request), admin=True)
 
 
 def _member_of(session: Session, member: Member, user_id: int) -> MemberRow:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
@@ -13,6 +15,11 @@ _DUMMY_HASH = _hasher.hash("citizenry-dummy-password")
 
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
+
+
+def password_fingerprint(password_hash: str) -> str:
+    """Return a short digest of a password hash; it changes whenever the password is set again."""
+    return hashlib.sha256(password_hash.encode()).hexdigest()[:32]
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
