@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from itsdangerous import TimestampSigner
 from starlette.testclient import TestClient
 
+from citizenry.settings import Settings
+from citizenry.store.models import User
+from citizenry.tenancy.passwords import password_fingerprint
 from tests.factory import PASSWORD, Factory, NationInfo, UserInfo
 from tests.flows import hidden_field, query_of, sign_in
 
@@ -301,6 +307,50 @@ def test_signed_out_admin_redirects_to_login(client: TestClient, factory: Factor
     assert response.status_code == 303
     assert urlsplit(response.headers["location"]).path == f"{nation.prefix}/login"
     assert query_of(response.headers["location"]) == {"next": f"{nation.prefix}/admin"}
+
+
+def _session_cookie(settings: Settings, session: dict[str, Any]) -> str:
+    """Sign ``session`` as Starlette's session middleware does, with the app's secret key."""
+    data = base64.b64encode(json.dumps(session).encode("utf-8"))
+    return TimestampSigner(settings.secret_key).sign(data).decode("utf-8")
+
+
+def test_session_with_current_fingerprint_is_signed_in(
+    client: TestClient, factory: Factory, settings: Settings
+) -> None:
+    nation, user = _member(factory)
+    row = factory.database.transaction(lambda session: session.get(User, user.id))
+    fingerprint = password_fingerprint(row.password_hash)
+    session = {"user_id": user.id, "fingerprint": fingerprint, "csrf": "x" * 43}
+    client.cookies.set("citizenry_session", _session_cookie(settings, session))
+
+    assert client.get(f"{nation.prefix}/admin").status_code == 200
+
+
+def test_session_without_fingerprint_signs_in_again(
+    client: TestClient, factory: Factory, settings: Settings
+) -> None:
+    nation, user = _member(factory)
+    # The shape of a session cookie from before sessions kept a fingerprint of the password hash.
+    client.cookies.set("citizenry_session", _session_cookie(settings, {"user_id": user.id, "csrf": "x" * 43}))
+
+    response = client.get(f"{nation.prefix}/admin")
+
+    assert response.status_code == 303
+    assert urlsplit(response.headers["location"]).path == f"{nation.prefix}/login"
+
+
+def test_session_with_other_fingerprint_signs_in_again(
+    client: TestClient, factory: Factory, settings: Settings
+) -> None:
+    nation, user = _member(factory)
+    session = {"user_id": user.id, "fingerprint": "0" * 32, "csrf": "x" * 43}
+    client.cookies.set("citizenry_session", _session_cookie(settings, session))
+
+    response = client.get(f"{nation.prefix}/admin")
+
+    assert response.status_code == 303
+    assert urlsplit(response.headers["location"]).path == f"{nation.prefix}/login"
 
 
 def test_unknown_nation_login_is_404(client: TestClient) -> None:
