@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import secrets
@@ -34,7 +35,32 @@ def _read_bool(env: Mapping[str, str], key: str, default: bool) -> bool:
         return True
     if value in {"0", "false", "no", "off"}:
         return False
-    raise SettingsError(f"{ENV_PREFIX}{key}={raw!r} is not a boolean; use 1/0, true/false or yes/no.")
+    raise SettingsError(f"{ENV_PREFIX}{key}={raw!r} is not a boolean; use 1/0, true/false, yes/no or on/off.")
+
+
+#: A DNS host name: dot-separated labels of letters, digits and inner hyphens, at most 253 characters.
+_LABEL = r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?"
+HOST_NAME = re.compile(rf"(?=.{{1,253}}$){_LABEL}(\.{_LABEL})*")
+
+
+def _read_trusted_proxies(env: Mapping[str, str]) -> tuple[str, ...]:
+    """Read the proxy addresses: IP addresses and networks separated by commas, or ``*`` alone."""
+    raw = env.get(ENV_PREFIX + "TRUSTED_PROXIES") or ""
+    entries = tuple(entry.strip() for entry in raw.split(",") if entry.strip())
+    if entries == ("*",):
+        return entries
+    for entry in entries:
+        try:
+            if "/" in entry:
+                ipaddress.ip_network(entry)
+            else:
+                ipaddress.ip_address(entry)
+        except ValueError:
+            raise SettingsError(
+                f"{ENV_PREFIX}TRUSTED_PROXIES contains {entry!r}, which is not an IP address or a network "
+                "such as 10.0.0.0/24. Separate entries with commas, or write * alone to trust every address."
+            ) from None
+    return entries
 
 
 def _read_int(
@@ -162,7 +188,8 @@ class Settings:
     database_pool_size: int = 20
     database_max_overflow: int = 20
     database_pool_timeout: int = 30
-    #: Transactions each server process runs at once; further requests wait for one to end.
+    #: Transactions each server process runs at once; further requests wait for one to end, at most
+    #: ``database_pool_timeout`` seconds.
     database_threads: int = 2
     #: PostgreSQL is reached through PgBouncer in transaction mode: no server-side prepared statements.
     database_pgbouncer: bool = False
@@ -189,7 +216,7 @@ class Settings:
             raise SettingsError(f"{ENV_PREFIX}SECRET_KEY must be at least 32 characters long.")
 
         base_domain = (env.get(ENV_PREFIX + "BASE_DOMAIN") or "localhost").strip().lower().rstrip(".")
-        if not base_domain or "/" in base_domain or ":" in base_domain:
+        if not HOST_NAME.fullmatch(base_domain):
             raise SettingsError(
                 f"{ENV_PREFIX}BASE_DOMAIN={base_domain!r} must be a bare host name such as 'example.org'."
             )
@@ -228,7 +255,8 @@ class Settings:
             database_pool_size=_read_int(env, "DATABASE_POOL_SIZE", 20, 1, maximum=1000),
             database_max_overflow=_read_int(env, "DATABASE_MAX_OVERFLOW", 20, 0, maximum=1000),
             database_pool_timeout=_read_int(env, "DATABASE_POOL_TIMEOUT", 30, 1, maximum=600),
-            database_threads=_read_int(env, "DATABASE_THREADS", 2, 1, maximum=1000),
+            # anyio's default thread pool, which runs the transactions, has 40 threads.
+            database_threads=_read_int(env, "DATABASE_THREADS", 2, 1, maximum=40),
             database_pgbouncer=_read_bool(env, "DATABASE_PGBOUNCER", False),
             redis_url=_read_redis_url(env),
             redis_key_prefix=_read_redis_key_prefix(env),
@@ -236,9 +264,5 @@ class Settings:
             log_format=log_format,
             metrics_enabled=_read_bool(env, "METRICS", True),
             session_cookie_secure=not insecure_http,
-            trusted_proxies=tuple(
-                address.strip()
-                for address in (env.get(ENV_PREFIX + "TRUSTED_PROXIES") or "").split(",")
-                if address.strip()
-            ),
+            trusted_proxies=_read_trusted_proxies(env),
         )

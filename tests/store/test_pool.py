@@ -10,8 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import anyio.to_thread
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 from starlette.testclient import TestClient
 
@@ -120,12 +122,46 @@ def test_run_caps_concurrent_transactions(settings: Settings, threads: int) -> N
     assert sorted(results) == sorted([*range(8), *range(8)])
 
 
+def test_wait_for_thread_times_out(settings: Settings) -> None:
+    database = Database(settings.database_url, PoolOptions(timeout=1), threads=1)
+    started = threading.Event()
+    outcomes: dict[str, Any] = {}
+
+    def slow(session: Session) -> str:
+        started.set()
+        time.sleep(2)
+        return "done"
+
+    async def waiting() -> None:
+        await anyio.to_thread.run_sync(started.wait)
+        began = time.monotonic()
+        try:
+            await database.run(lambda session: "ran")
+        except PoolTimeout as error:
+            outcomes["waiting"] = error
+        outcomes["waited"] = time.monotonic() - began
+
+    async def both() -> None:
+        async with anyio.create_task_group() as group:
+            group.start_soon(waiting)
+            outcomes["slow"] = await database.run(slow)
+
+    try:
+        anyio.run(both)
+    finally:
+        database.dispose()
+
+    assert outcomes["slow"] == "done"
+    assert isinstance(outcomes["waiting"], PoolTimeout)
+    assert 0.9 <= outcomes["waited"] < 1.9
+
+
 def test_threads_setting(tmp_path: Path) -> None:
     assert Settings.from_env(settings_env(tmp_path)).database_threads == 2
     assert Settings.from_env(settings_env(tmp_path, DATABASE_THREADS="6")).database_threads == 6
 
 
-@pytest.mark.parametrize("raw", ["0", "-1", "two", "1001"])
+@pytest.mark.parametrize("raw", ["0", "-1", "two", "41"])
 def test_threads_setting_rejects(tmp_path: Path, raw: Any) -> None:
     with pytest.raises(SettingsError):
         Settings.from_env(settings_env(tmp_path, DATABASE_THREADS=raw))

@@ -84,8 +84,9 @@ def _open_migrated_database(settings: Settings) -> Database:
     if not current:
         database.dispose()
         raise click.ClickException(
-            f"The database at {safe_url(settings.database_url)} is not migrated. "
-            "Run 'citizenry db upgrade' first, from the folder that holds var/, or set CITIZENRY_DATA_DIR."
+            f"The database at {safe_url(settings.database_url)} is not migrated. Run 'citizenry db "
+            "upgrade' first, with the same CITIZENRY_DATABASE_URL (or, for SQLite, the same "
+            "CITIZENRY_DATA_DIR or working folder)."
         )
     return database
 
@@ -220,7 +221,7 @@ def db() -> None:
 def db_upgrade() -> None:
     """Apply every migration the database lacks."""
     _upgrade(_settings())
-    console.print("The database is up to date.")
+    console.print("The database is up to date: every migration is applied.")
 
 
 @main.group()

@@ -58,5 +58,11 @@ def delete_expired(session: Session, *, refresh_token_max_age: int) -> CleanupCo
         access_tokens=access.rowcount,  # type: ignore[attr-defined]
         test_tokens=tests.rowcount,  # type: ignore[attr-defined]
     )
-    logger.info("cleanup deleted %s", counts)
+    logger.info(
+        "cleanup deleted authorizations=%s authorization_codes=%s access_tokens=%s test_tokens=%s",
+        counts.authorizations,
+        counts.authorization_codes,
+        counts.access_tokens,
+        counts.test_tokens,
+    )
     return counts

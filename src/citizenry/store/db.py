@@ -14,6 +14,7 @@ import anyio.to_thread
 from anyio.lowlevel import RunVar
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
@@ -106,6 +107,8 @@ class Database:
         self.engine = create_database_engine(url, pool=pool)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.threads = threads
+        #: Seconds a transaction waits for a free thread, as long as it would wait for a connection.
+        self.wait_timeout = float((pool or PoolOptions()).timeout)
         # One limiter per event loop, as anyio keeps its own default one: a limiter belongs to the
         # loop that made it, and tests run several loops in one process.
         self._limiter: RunVar[anyio.CapacityLimiter] = RunVar(f"citizenry-database-{id(self)}")
@@ -130,14 +133,27 @@ class Database:
         """Run :meth:`transaction` on a worker thread, so the event loop does not block on the database.
 
         At most ``threads`` transactions of this process run at once. Many threads that contend for
-        the GIL cost more CPU per request than they save by waiting on the database together.
+        the GIL cost more CPU per request than they save by waiting on the database together. A
+        transaction that finds no free thread within ``wait_timeout`` seconds raises SQLAlchemy's
+        ``TimeoutError``, as a full connection pool does, and the app returns 503.
         """
         try:
             limiter = self._limiter.get()
         except LookupError:
             limiter = anyio.CapacityLimiter(self.threads)
             self._limiter.set(limiter)
-        return await anyio.to_thread.run_sync(partial(self.transaction, fn, *args), limiter=limiter)
+        acquired = False
+        with anyio.move_on_after(self.wait_timeout):
+            await limiter.acquire()
+            acquired = True
+        if not acquired:
+            raise PoolTimeout(f"no database thread was free within {self.wait_timeout:g} s")
+        try:
+            # Only the wait for the limiter may time out: a transaction that has started runs to
+            # its end, so a committed write is never reported as failed.
+            return await anyio.to_thread.run_sync(partial(self.transaction, fn, *args))
+        finally:
+            limiter.release()
 
     def dispose(self) -> None:
         self.engine.dispose()
