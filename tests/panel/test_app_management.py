@@ -666,3 +666,68 @@ def test_audit_never_contains_secret(client: TestClient, factory: Factory) -> No
             for column, value in event.items():
                 assert secret not in repr(value), (event["kind"], column)
                 assert hashlib.sha256(secret.encode()).hexdigest() not in repr(value), (event["kind"], column)
+
+
+# A form sent again, as when a result page is reloaded
+
+
+def _new_app_form(client: TestClient, nation: NationInfo, redirect_uris: str = CALLBACK) -> dict[str, str]:
+    page = client.get(nation.prefix + NEW_APP).text
+    return {
+        "csrf_token": hidden_field(page, "csrf_token"),
+        "form_once": hidden_field(page, "form_once"),
+        "name": "Field App",
+        "redirect_uris": redirect_uris,
+    }
+
+
+def test_register_sent_twice_creates_one_app(client: TestClient, factory: Factory) -> None:
+    nation, _ = _signed_in(client, factory)
+    data = _new_app_form(client, nation)
+
+    first = client.post(nation.prefix + NEW_APP, data=data)
+    again = client.post(nation.prefix + NEW_APP, data=data)
+
+    assert first.status_code == 200
+    assert again.status_code == 409
+    assert _test_id(again.text, "client-secret") is None
+    assert len(_apps_of(factory, nation)) == 1
+
+
+def test_register_from_two_forms_creates_two(client: TestClient, factory: Factory) -> None:
+    nation, _ = _signed_in(client, factory)
+    forms = [_new_app_form(client, nation), _new_app_form(client, nation)]
+
+    responses = [client.post(nation.prefix + NEW_APP, data=data) for data in forms]
+
+    assert [response.status_code for response in responses] == [200, 200]
+    assert len(_apps_of(factory, nation)) == 2
+
+
+def test_rejected_register_can_be_sent_again(client: TestClient, factory: Factory) -> None:
+    nation, _ = _signed_in(client, factory)
+    data = _new_app_form(client, nation, redirect_uris="not a url")
+
+    rejected = client.post(nation.prefix + NEW_APP, data=data)
+    fixed = client.post(nation.prefix + NEW_APP, data={**data, "redirect_uris": CALLBACK})
+
+    assert rejected.status_code == 400
+    assert fixed.status_code == 200
+    assert len(_apps_of(factory, nation)) == 1
+
+
+def test_regenerate_sent_twice_keeps_first_secret(client: TestClient, factory: Factory) -> None:
+    nation, _ = _signed_in(client, factory)
+    app = factory.app(nation)
+    page = client.get(_app_path(nation, app.id)).text
+    data = {"csrf_token": hidden_field(page, "csrf_token"), "form_once": hidden_field(page, "form_once")}
+
+    first = client.post(_app_path(nation, app.id, "/secret"), data=data)
+    again = client.post(_app_path(nation, app.id, "/secret"), data=data)
+
+    assert first.status_code == 200
+    assert again.status_code == 409
+    secret = _test_id(first.text, "client-secret")
+    assert secret is not None
+    [row] = _apps_of(factory, nation)
+    assert row["client_secret_digest"] == hashlib.sha256(secret.encode()).digest()

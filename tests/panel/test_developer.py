@@ -302,6 +302,29 @@ def test_api_token_form_has_csrf(client: TestClient, factory: Factory) -> None:
     assert _test_id(response.text, "api-token") is None
 
 
+def _token_count(factory: Factory, user: UserInfo) -> int:
+    def count(session: Session) -> int:
+        tokens = sa.Table("test_tokens", sa.MetaData(), autoload_with=session.connection())
+        query = sa.select(sa.func.count()).select_from(tokens).where(tokens.c.user_id == user.id)
+        return int(session.scalar(query) or 0)
+
+    return factory.database.transaction(count)
+
+
+def test_api_token_sent_twice_creates_one(client: TestClient, factory: Factory) -> None:
+    nation, user = _signed_in(client, factory)
+    page = client.get(nation.prefix + API_TOKEN).text
+    data = {"csrf_token": hidden_field(page, "csrf_token"), "form_once": hidden_field(page, "form_once")}
+
+    first = client.post(nation.prefix + API_TOKEN, data=data)
+    again = client.post(nation.prefix + API_TOKEN, data=data)
+
+    assert first.status_code == 200
+    assert again.status_code == 409
+    assert _test_id(again.text, "api-token") is None
+    assert _token_count(factory, user) == 1
+
+
 def test_api_token_calls_people_api(client: TestClient, factory: Factory) -> None:
     nation, _ = _signed_in(client, factory)
     form = client.get(nation.prefix + API_TOKEN)

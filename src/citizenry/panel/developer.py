@@ -24,7 +24,7 @@ from citizenry.oauth.apps import (
 )
 from citizenry.oauth.test_tokens import create_test_token, list_test_tokens, revoke_test_token
 from citizenry.panel.access import Member, load_member, require_developer_tools
-from citizenry.panel.forms import checked_form, form_field
+from citizenry.panel.forms import checked_form, form_field, record_submission, require_first_submission
 from citizenry.panel.pages import PanelError, describe_duration, redirect, render
 from citizenry.panel.session import signed_in
 from citizenry.store.models import App, TestToken
@@ -98,6 +98,7 @@ async def new_app_form(request: Request) -> Response:
 @router.post(f"{BASE}/apps/new")
 async def create_app(request: Request) -> Response:
     form = await checked_form(request)
+    once = require_first_submission(request, form)
     name = form_field(form, "name")
     callbacks = form_field(form, "redirect_uris")
     public = form_field(form, "public") == "on"
@@ -133,6 +134,7 @@ async def create_app(request: Request) -> Response:
             options=options,
             error=error,
         )
+    record_submission(request, once)
     return render(request, "app_show.html", member=member, app=app, secret=secret, error=None, saved=False)
 
 
@@ -186,7 +188,7 @@ async def edit_app(request: Request, app_id: int) -> Response:
 
 @router.post(f"{BASE}/apps/{{app_id:int}}/secret")
 async def new_secret(request: Request, app_id: int) -> Response:
-    await checked_form(request)
+    once = require_first_submission(request, await checked_form(request))
 
     def regenerate(session: Session) -> tuple[Member, App, str]:
         member = _developer(session, request)
@@ -198,6 +200,7 @@ async def new_secret(request: Request, app_id: int) -> Response:
         return member, app, secret
 
     member, app, secret = await app_database(request).run(regenerate)
+    record_submission(request, once)
     return render(request, "app_show.html", member=member, app=app, secret=secret, error=None, saved=False)
 
 
@@ -235,7 +238,7 @@ def _lifetime(request: Request) -> dict[str, Any]:
 
 @router.post(f"{BASE}/api_token")
 async def create_api_token(request: Request) -> Response:
-    await checked_form(request)
+    once = require_first_submission(request, await checked_form(request))
     ttl = app_settings(request).test_token_ttl
 
     def create(session: Session) -> tuple[Member, TestToken, str]:
@@ -244,6 +247,7 @@ async def create_api_token(request: Request) -> Response:
         return member, row, value
 
     member, row, value = await app_database(request).run(create)
+    record_submission(request, once)
     return render(request, "api_token.html", member=member, token=value, row=row, **_lifetime(request))
 
 

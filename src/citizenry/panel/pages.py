@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,8 @@ def path_for(request: Request, path: str) -> str:
 def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
     context.setdefault("root", request.scope.get("root_path", ""))
     context.setdefault("csrf_token", csrf_token(request))
+    # A new value for each page, read by require_first_submission in citizenry.panel.forms.
+    context.setdefault("form_once", secrets.token_urlsafe(16))
     context.setdefault("signed_in", "user_id" in request.session)
     response = templates.TemplateResponse(request, template, context, status_code=status)
     # Pages are per user, and some show a secret once: keep them out of every cache.
