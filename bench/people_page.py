@@ -17,7 +17,7 @@ Each repetition reports requests/s, p50 and p99 latency, the Citizenry-to-bare r
 request and the peak memory of each worker process. The tables show the medians over the
 repetitions, and --json writes every figure.
 
-The same repetition also loads `GET /healthz` on both servers. Citizenry answers it through all of
+The same repetition also loads `GET /healthz` on both servers. Citizenry serves it through all of
 its middleware (request log, metrics, security headers, nation routing, rate limits, sessions) with
 no authentication and no database, so its rate bounds what any Citizenry route can reach on this
 machine. The second table compares that bound with the bare people page.
@@ -63,7 +63,7 @@ from citizenry.store.db import Database
 from citizenry.store.models import Nation, User
 
 PAGE_PATH = f"/n/{NATION_SLUG}/api/v1/people"
-#: The route with no authentication and no database that both servers answer.
+#: The route, without authentication or database work, that both servers serve.
 FLOOR_PATH = "/healthz"
 
 

@@ -53,7 +53,7 @@ def _sent_forms(request: Request) -> list[str]:
 
 
 def require_first_submission(request: Request, form: FormData) -> str | None:
-    """Reject a form sent a second time, as a browser does when a result page is reloaded.
+    """Reject a form sent a second time, for example by reloading the page that its result is on.
 
     Return the form's :data:`ONCE_FIELD` value, which :func:`record_submission` keeps in the
     session once the form's work is done. The same value again is a 409 page, so nothing is

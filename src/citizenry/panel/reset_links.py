@@ -108,7 +108,7 @@ def set_password(
 ) -> None:
     """Store a new password hash, and record ``kind`` on every nation the user is a member of.
 
-    The password opens every nation of the user, so each of their admins sees the change. The
+    The password opens every nation of the user, so the change goes into each nation's audit log. The
     new hash also signs out every session signed in before (``citizenry.panel.session``).
     """
     user.password_hash = hash_password(password)
